@@ -1,0 +1,7 @@
+# This file is part of the HB (henkilökohtainen budjetti) modules for Tryton.
+# Licensed under the GNU GPL v3 or later; see LICENSE at the repository root.
+from trytond.model.exceptions import ValidationError
+
+
+class MunicipalityCodeError(ValidationError):
+    pass

@@ -1,0 +1,65 @@
+# This file is part of the HB (henkilökohtainen budjetti) modules for Tryton.
+# Licensed under the GNU GPL v3 or later; see LICENSE at the repository root.
+"Helpers shared by the test suites of the HB modules."
+import importlib
+import os
+
+import polib
+from trytond.pool import Pool
+from trytond.tests.test_tryton import with_transaction
+
+
+def module_po_path(module, lang='fi'):
+    package = importlib.import_module('trytond.modules.%s' % module)
+    return os.path.join(
+        os.path.dirname(package.__file__), 'locale', '%s.po' % lang)
+
+
+def source_entries(module):
+    """Return the POEntry list Tryton would export for translating module.
+
+    Runs Tryton's own "Set Translations" step (which extracts the strings
+    of views and reports) and exports the English sources, so the entries
+    carry the same context (msgctxt) as Tryton's import expects.
+    Must run inside a transaction."""
+    pool = Pool()
+    Translation = pool.get('ir.translation')
+    TranslationSet = pool.get('ir.translation.set', type='wizard')
+    session_id, _, _ = TranslationSet.create()
+    try:
+        wizard = TranslationSet(session_id)
+        wizard.set_report()
+        wizard.set_view()
+    finally:
+        TranslationSet.delete(session_id)
+    content = Translation.translation_export('en', module)
+    if not content:
+        return []
+    return [e for e in polib.pofile(content.decode('utf-8'))
+        if e.msgid.strip()]
+
+
+def missing_translations(module, lang='fi'):
+    "Return the (msgctxt, msgid) of module's strings not translated in lang"
+    path = module_po_path(module, lang)
+    translated = set()
+    if os.path.exists(path):
+        for entry in polib.pofile(path):
+            if entry.msgstr and not entry.obsolete and not entry.fuzzy:
+                translated.add((entry.msgctxt, entry.msgid))
+    return [(e.msgctxt, e.msgid) for e in source_entries(module)
+        if (e.msgctxt, e.msgid) not in translated]
+
+
+class TranslationTestMixin:
+    "Check that locale/fi.po translates every string of the module."
+
+    @with_transaction()
+    def test_finnish_translation_complete(self):
+        "Every translatable string of the module has a Finnish translation"
+        missing = missing_translations(self.module)
+        self.assertFalse(missing,
+            "%d strings lack a Finnish translation in %s/locale/fi.po "
+            "(run scripts/update-po %s):\n%s" % (
+                len(missing), self.module, self.module,
+                '\n'.join('%s %r' % m for m in missing)))

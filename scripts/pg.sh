@@ -1,0 +1,46 @@
+# A private, throw-away PostgreSQL 15 server for tests and benchmarks. Sourced.
+# shellcheck shell=bash
+# pg_start sets PG_URI (postgresql://postgres@127.0.0.1:PORT/) and PG_BIN;
+# pg_stop stops the server and removes its folder. PostgreSQL refuses to run
+# as root, so as root the server runs as the unprivileged user "hbpg".
+
+PG_VERSION=15
+PG_USER=hbpg
+
+pg_find_bin() {
+    PG_BIN="/usr/lib/postgresql/$PG_VERSION/bin"
+    if [ ! -x "$PG_BIN/postgres" ]; then
+        apt_install "postgresql-$PG_VERSION" "postgresql-client-$PG_VERSION"
+    fi
+    [ -x "$PG_BIN/postgres" ] || die "PostgreSQL $PG_VERSION not found in $PG_BIN"
+    export PATH="$PG_BIN:$PATH"
+}
+
+pg_as() {
+    if [ "$(id -u)" -eq 0 ]; then runuser -u "$PG_USER" -- "$@"; else "$@"; fi
+}
+
+pg_start() {
+    pg_find_bin
+    if [ "$(id -u)" -eq 0 ] && ! id "$PG_USER" >/dev/null 2>&1; then
+        useradd --system --no-create-home --shell /usr/sbin/nologin "$PG_USER"
+    fi
+    PG_DIR="$(mktemp -d /tmp/hb-pg.XXXXXX)"
+    chmod 755 "$PG_DIR"
+    [ "$(id -u)" -eq 0 ] && chown "$PG_USER" "$PG_DIR"
+    PG_PORT="$("$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+    step "Starting a private PostgreSQL $PG_VERSION on 127.0.0.1:$PG_PORT ($PG_DIR)"
+    pg_as "$PG_BIN/initdb" -D "$PG_DIR/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 --no-sync >/dev/null
+    pg_as "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 \
+        -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $PG_DIR -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 -c shared_buffers=256MB" \
+        start >/dev/null || { cat "$PG_DIR/server.log" >&2; die "PostgreSQL did not start"; }
+    PG_URI="postgresql://postgres@127.0.0.1:$PG_PORT/"
+    export PG_URI PG_PORT PG_DIR PG_BIN
+}
+
+pg_stop() {
+    if [ -n "${PG_DIR:-}" ] && [ -d "$PG_DIR/data" ]; then
+        pg_as "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast -w stop >/dev/null 2>&1 || true
+        rm -rf "$PG_DIR"
+    fi
+}

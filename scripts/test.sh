@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# The test command (make test): installs what it needs, starts a private
+# PostgreSQL 15, runs ruff and every test, stops the server.
+#   scripts/test.sh            all tests on PostgreSQL (what CI runs)
+#   scripts/test.sh --sqlite   a quick run on SQLite, without the browser
+#   scripts/test.sh [--sqlite] NAME...   only test modules matching NAME
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/pg.sh"
+
+BACKEND=postgresql
+ARGS=()
+for a in "$@"; do
+    case "$a" in
+        --sqlite) BACKEND=sqlite ;;
+        *) ARGS+=("$a") ;;
+    esac
+done
+
+ensure_venv
+
+step "ruff"
+"$VENV/bin/ruff" check "$ROOT"
+
+HASH="$(sources_hash)"
+export DB_CACHE="$CACHE/test-db/$BACKEND-$HASH"
+# Test database caches of other sources are stale: remove them.
+if [ -d "$CACHE/test-db" ]; then
+    find "$CACHE/test-db" -mindepth 1 -maxdepth 1 -name "$BACKEND-*" \
+        ! -name "$BACKEND-$HASH" -exec rm -rf {} +
+fi
+mkdir -p "$DB_CACHE"
+export TRYTOND_CONFIG="$ROOT/config/test.conf"
+export HB_ARTIFACTS="${HB_ARTIFACTS:-$ROOT/tests/artifacts}"
+mkdir -p "$HB_ARTIFACTS"
+
+RUNNER_ARGS=()
+if [ "$BACKEND" = postgresql ]; then
+    ensure_sao
+    apt_install chromium chromium-driver
+    pg_start
+    trap pg_stop EXIT
+    export TRYTOND_DATABASE__URI="$PG_URI"
+    export DB_NAME="test_hb"
+else
+    export TRYTOND_DATABASE__URI="sqlite://"
+    unset DB_NAME
+    RUNNER_ARGS+=(--quick)
+fi
+export HB_SAO_ROOT="$SAO_DIR"
+
+step "Tests on $BACKEND (database cache: ${DB_CACHE#$ROOT/})"
+cd "$ROOT"
+set +e
+"$VENV/bin/python" -m tests.runner "${RUNNER_ARGS[@]}" "${ARGS[@]}"
+status=$?
+set -e
+exit $status
