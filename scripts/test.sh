@@ -23,10 +23,11 @@ step "ruff"
 
 HASH="$(sources_hash)"
 export DB_CACHE="$CACHE/test-db/$BACKEND-$HASH"
-# Test database caches of other sources are stale: remove them.
+# Caches of other sources are stale and never used again; remove those
+# unused for a day (not at once: another run may be using its own).
 if [ -d "$CACHE/test-db" ]; then
     find "$CACHE/test-db" -mindepth 1 -maxdepth 1 -name "$BACKEND-*" \
-        ! -name "$BACKEND-$HASH" -exec rm -rf {} +
+        ! -name "$BACKEND-$HASH" -mmin +1440 -exec rm -rf {} +
 fi
 mkdir -p "$DB_CACHE"
 export TRYTOND_CONFIG="$ROOT/config/test.conf"
