@@ -66,3 +66,12 @@ ensure_sao() {
     [ -f "$SAO_DIR/index.html" ] || die "sao was not installed in $SAO_DIR"
     touch "$SAO_DIR/.hb-installed"
 }
+
+ensure_npm_tools() {
+    # Browser-test helpers from npm (axe-core for accessibility checks).
+    local dir="$CACHE/npm"
+    if [ -f "$dir/node_modules/axe-core/axe.min.js" ]; then return 0; fi
+    step "Installing axe-core from npm"
+    mkdir -p "$dir"
+    (cd "$dir" && npm install --no-save --no-audit --no-fund --loglevel=error axe-core@4)
+}

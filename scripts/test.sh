@@ -37,6 +37,7 @@ mkdir -p "$HB_ARTIFACTS"
 RUNNER_ARGS=()
 if [ "$BACKEND" = postgresql ]; then
     ensure_sao
+    ensure_npm_tools
     apt_install chromium chromium-driver
     pg_start
     trap pg_stop EXIT
@@ -48,6 +49,7 @@ else
     RUNNER_ARGS+=(--quick)
 fi
 export HB_SAO_ROOT="$SAO_DIR"
+export HB_AXE_JS="$CACHE/npm/node_modules/axe-core/axe.min.js"
 
 step "Tests on $BACKEND (database cache: ${DB_CACHE#$ROOT/})"
 cd "$ROOT"
