@@ -90,7 +90,7 @@ def main():
     failed = len(result.failures) + len(result.errors) + len(
         result.unexpectedSuccesses)
     skipped = len(result.skipped)
-    passed = result.testsRun - failed - skipped
+    passed = max(0, result.testsRun - failed - skipped)
     print('\nRan %d tests in %.1f s' % (result.testsRun, elapsed))
     print('%d passed, %d failed, %d skipped' % (passed, failed, skipped))
     return 1 if failed or not result.testsRun else 0
