@@ -7,10 +7,11 @@ the "Personal Budgets" menu is there and that the HB settings form opens.
 Keeps screenshots in HB_ARTIFACTS."""
 import unittest
 
-from tests.browser import TrytondServer, chromium_driver, screenshot
 from trytond.pool import Pool
 from trytond.tests.test_tryton import DB_NAME, activate_module, drop_db
 from trytond.transaction import Transaction
+
+from tests.browser import TrytondServer, chromium_driver, screenshot
 
 PASSWORD = 'sao-smoke-Test-1'
 
