@@ -1,0 +1,25 @@
+# The two set-up commands of README, and helpers for development.
+.PHONY: demo test test-quick po lint clean-demo
+
+# Install what is needed and serve the demo on http://127.0.0.1:8000
+demo:
+	bash scripts/demo.sh
+
+# Install what is needed and run every test on a private PostgreSQL 15
+test:
+	bash scripts/test.sh
+
+# A quick run on SQLite (no browser), for development: make test-quick [ONLY=hb_budget]
+test-quick:
+	bash scripts/test.sh --sqlite $(ONLY)
+
+# Merge new strings of MODULE into its locale/fi.po: make po MODULE=hb_budget
+po:
+	.venv/bin/python scripts/update_po.py $(MODULE)
+
+lint:
+	.venv/bin/ruff check .
+
+# Remove the demo database (the next make demo creates it again)
+clean-demo:
+	rm -rf var/db var/admin-password
