@@ -11,10 +11,15 @@ PASSFILE="$ROOT/var/admin-password"
 READY="$DB_DIR/$DB.ready"
 
 cd "$ROOT"
-export TRYTOND_CONFIG="$ROOT/config/trytond.conf"
-export TRYTOND_DATABASE__PATH="$DB_DIR"
-export TRYTOND_WEB__ROOT="$SAO_DIR"
 mkdir -p "$DB_DIR" "$ROOT/var/log"
+# config/trytond.conf with its checkout-relative paths made absolute (trytond
+# reads the file after the environment, and SQLite needs an absolute path).
+sed -e "s|^path = var/db|path = $DB_DIR|" \
+    -e "s|^root = .cache/sao/package|root = $SAO_DIR|" \
+    -e "s|'var/log/|'$ROOT/var/log/|" \
+    "$ROOT/config/trytond.conf" > "$ROOT/var/trytond.conf"
+sed -e "s|'var/log/|'$ROOT/var/log/|" "$ROOT/config/logging.conf" > "$ROOT/var/logging.conf"
+export TRYTOND_CONFIG="$ROOT/var/trytond.conf"
 
 ensure_venv
 ensure_sao
@@ -27,9 +32,20 @@ if [ ! -f "$READY" ]; then
     umask 077
     "$VENV/bin/python" -c 'import secrets; print(secrets.token_urlsafe(12))' > "$PASSFILE"
     umask 022
+    # Progress: one line per module as trytond-admin loads it; the full log
+    # is var/log/demo-init.log.
     TRYTONPASSFILE="$PASSFILE" "$VENV/bin/trytond-admin" -v -d "$DB" \
         -u "${MODULES[@]}" --activate-dependencies -l fi en \
-        --email admin@hb-demo.invalid 2>&1 | grep --line-buffered -E 'init db|:module:|load |ERROR|Traceback' | sed -u 's/^/    /' || true
+        --email admin@hb-demo.invalid > "$ROOT/var/log/demo-init.log" 2>&1 &
+    admin_pid=$!
+    tail -n +1 -f "$ROOT/var/log/demo-init.log" --pid="$admin_pid" 2>/dev/null \
+        | grep --line-buffered -E 'trytond.modules [a-z_]+ load$' \
+        | awk '{n++; printf "    [%2d] %s\n", n, $(NF-1); fflush()}' || true
+    if ! wait "$admin_pid"; then
+        rm -f "$DB_DIR/$DB.sqlite"
+        tail -30 "$ROOT/var/log/demo-init.log" >&2
+        die "creating the database failed; see var/log/demo-init.log"
+    fi
     step "Loading the demo data"
     "$VENV/bin/python" "$ROOT/scripts/demo_data.py" "$DB"
     echo "$HASH" > "$READY"
@@ -52,4 +68,4 @@ fi
 echo "    Public catalogue:  http://127.0.0.1:8000/$DB/hb/catalogue"
 echo "    Provider portal:   http://127.0.0.1:8000/$DB/hb/provider"
 echo "    Client page:       http://127.0.0.1:8000/$DB/hb/client"
-exec "$VENV/bin/trytond" --logconf "$ROOT/config/logging.conf" -d "$DB"
+exec "$VENV/bin/trytond" --logconf "$ROOT/var/logging.conf" -d "$DB"
