@@ -1,0 +1,687 @@
+# This file is part of the HB (henkilökohtainen budjetti) modules for Tryton.
+# Licensed under the GNU GPL v3 or later; see LICENSE at the repository root.
+import datetime
+
+from dateutil.relativedelta import relativedelta
+from sql.operators import Equal
+from trytond.i18n import gettext
+from trytond.model import (
+    Exclude,
+    ModelSQL,
+    ModelView,
+    Workflow,
+    fields,
+)
+from trytond.model.exceptions import AccessError
+from trytond.pool import Pool
+from trytond.pyson import Bool, Eval
+from trytond.transaction import Transaction
+
+from trytond.modules.hb_budget.master import UNITS
+
+from . import mail
+from .exceptions import (
+    ApplicationIncomplete,
+    DuplicateApplication,
+    PortalUserError,
+    ReasonRequired,
+    RulebookNotAccepted,
+)
+from .tools import (
+    LANGUAGES,
+    format_bic,
+    format_business_id,
+    format_email,
+    format_iban,
+    format_phone,
+    format_vat_number,
+)
+
+OPEN_STATES = ['draft', 'submitted', 'information_requested']
+STATES = [
+    ('draft', "Draft"),
+    ('submitted', "Submitted"),
+    ('information_requested', "Information Requested"),
+    ('approved', "Approved"),
+    ('rejected', "Rejected"),
+    ]
+# The approval criteria of the service voucher law (569/2009, 5 §)
+# and of the rulebook, checked by the reviewer.
+CHECKLIST = [
+    'check_prepayment_register',
+    'check_social_service_register',
+    'check_liability_insurance',
+    'check_self_monitoring_plan',
+    'check_quality',
+    'check_staff_suitability',
+    ]
+ATTACHMENT_KINDS = [
+    ('liability_insurance', "Liability insurance certificate"),
+    ('prepayment_register', "Prepayment register extract"),
+    ('self_monitoring_plan', "Self-monitoring plan"),
+    ]
+
+
+class Application(Workflow, ModelSQL, ModelView):
+    __name__ = 'hb.provider.application'
+    __string__ = "Provider Application"
+
+    _states = {
+        'readonly': ~Eval('state').in_(['draft', 'information_requested']),
+        }
+    _review_states = {
+        'readonly': ~Eval('state').in_(['submitted']),
+        }
+
+    number = fields.Char("Number", readonly=True)
+    name = fields.Char(
+        "Provider Name", required=True, states=_states,
+        help="The business or association name of the provider.")
+    business_id = fields.Char(
+        "Business ID", required=True, states=_states,
+        help="The Finnish business ID (Y-tunnus), e.g. 1234567-8.")
+    vat_number = fields.Char(
+        "VAT Number", states=_states,
+        help="The EU VAT number (e.g. FI12345678), if registered for VAT.")
+    street = fields.Text("Street", states=_states)
+    postal_code = fields.Char("Postal Code", states=_states)
+    city = fields.Char("City", states=_states)
+    contact_name = fields.Char("Contact Person", required=True, states=_states)
+    email = fields.Char("Email", required=True, states=_states)
+    phone = fields.Char("Phone", required=True, states=_states)
+    language = fields.Selection(
+        LANGUAGES, "Language", required=True, states=_states,
+        help="The language in which the applicant is contacted.")
+    iban = fields.Char("IBAN", required=True, states=_states)
+    bic = fields.Char("BIC", required=True, states=_states)
+    description = fields.Text(
+        "Presentation", states=_states,
+        help="How the provider presents itself to clients.")
+    municipalities = fields.Many2Many(
+        'hb.provider.application-hb.municipality', 'application',
+        'municipality', "Municipalities Served", states=_states)
+    categories = fields.Many2Many(
+        'hb.provider.application-hb.service.category', 'application',
+        'category', "Service Categories", states=_states)
+    customer_groups = fields.Many2Many(
+        'hb.provider.application-hb.customer.group', 'application',
+        'customer_group', "Customer Groups", states=_states)
+    services = fields.One2Many(
+        'hb.provider.application.service', 'application',
+        "Proposed Services", states=_states)
+    rulebook_accepted = fields.Boolean(
+        "Rulebook Accepted", states=_states,
+        help="The applicant accepts the rulebook (sääntökirja).")
+    submitted_at = fields.Timestamp("Submitted at", readonly=True)
+
+    check_prepayment_register = fields.Boolean(
+        "In the Prepayment Register", states=_review_states,
+        help="The provider is in the prepayment register "
+        "(ennakkoperintärekisteri).")
+    check_social_service_register = fields.Boolean(
+        "In the Register of Social Service Providers",
+        states=_review_states,
+        help="The provider is registered as a private social service "
+        "provider (Soteri register) where the law requires it.")
+    check_liability_insurance = fields.Boolean(
+        "Adequate Liability Insurance", states=_review_states)
+    check_self_monitoring_plan = fields.Boolean(
+        "Self-Monitoring Plan", states=_review_states,
+        help="The provider has a self-monitoring plan "
+        "(omavalvontasuunnitelma).")
+    check_quality = fields.Boolean(
+        "Quality at Least That of the Public Service",
+        states=_review_states)
+    check_staff_suitability = fields.Boolean(
+        "Staff Suitability Checked", states=_review_states,
+        help="Extra criteria of the wellbeing area, e.g. criminal record "
+        "checks of staff working with children.")
+    review_note = fields.Text("Review Note", states=_review_states)
+    information_request = fields.Text(
+        "Information Requested",
+        states={
+            'readonly': ~Eval('state').in_(['submitted']),
+            },
+        help="What the applicant is asked to add; sent by email.")
+    rejection_reason = fields.Text(
+        "Rejection Reason",
+        states={
+            'readonly': ~Eval('state').in_(
+                ['submitted', 'information_requested']),
+            },
+        help="Why the application is rejected; sent by email.")
+    reviewed_by = fields.Many2One('res.user', "Reviewed by", readonly=True)
+    reviewed_at = fields.Timestamp("Reviewed at", readonly=True)
+
+    party = fields.Many2One('party.party', "Provider", readonly=True)
+    contract = fields.Many2One(
+        'hb.provider.contract', "Contract", readonly=True)
+    web_user = fields.Many2One('web.user', "Portal Login", readonly=True)
+    state = fields.Selection(STATES, "State", readonly=True, required=True,
+        sort=False)
+
+    del _states, _review_states
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('business_id_open_exclude',
+                Exclude(t, (t.business_id, Equal),
+                    where=t.state.in_(OPEN_STATES)),
+                'hb_marketplace.msg_application_duplicate_open_constraint'),
+            ]
+        cls._order.insert(0, ('submitted_at', 'DESC NULLS FIRST'))
+        cls._transitions |= {
+            ('draft', 'submitted'),
+            ('submitted', 'information_requested'),
+            ('information_requested', 'submitted'),
+            ('submitted', 'approved'),
+            ('submitted', 'rejected'),
+            ('information_requested', 'rejected'),
+            }
+        cls._buttons.update({
+                'submit': {
+                    'invisible': ~Eval('state').in_(
+                        ['draft', 'information_requested']),
+                    'depends': ['state'],
+                    },
+                'request_information': {
+                    'invisible': Eval('state') != 'submitted',
+                    'readonly': ~Bool(Eval('information_request')),
+                    'depends': ['state', 'information_request'],
+                    },
+                'approve': {
+                    'invisible': Eval('state') != 'submitted',
+                    'depends': ['state'],
+                    },
+                'reject': {
+                    'invisible': ~Eval('state').in_(
+                        ['submitted', 'information_requested']),
+                    'readonly': ~Bool(Eval('rejection_reason')),
+                    'depends': ['state', 'rejection_reason'],
+                    },
+                })
+
+    @classmethod
+    def default_state(cls):
+        return 'draft'
+
+    @classmethod
+    def default_language(cls):
+        return 'fi'
+
+    @classmethod
+    def default_rulebook_accepted(cls):
+        return False
+
+    def get_rec_name(self, name):
+        if self.number:
+            return '%s - %s' % (self.number, self.name)
+        return self.name
+
+    @classmethod
+    def search_rec_name(cls, name, clause):
+        _, operator, operand, *extra = clause
+        if operator.startswith('!') or operator.startswith('not '):
+            bool_op = 'AND'
+        else:
+            bool_op = 'OR'
+        return [bool_op,
+            ('number', operator, operand, *extra),
+            ('name', operator, operand, *extra),
+            ('business_id', operator, operand, *extra),
+            ]
+
+    @classmethod
+    def preprocess_values(cls, mode, values):
+        "Store identifiers in their canonical form when they are valid"
+        values = super().preprocess_values(mode, values)
+        formats = {
+            'business_id': format_business_id,
+            'vat_number': format_vat_number,
+            'iban': format_iban,
+            'bic': format_bic,
+            'email': format_email,
+            'phone': format_phone,
+            }
+        for field, format_ in formats.items():
+            if values.get(field):
+                try:
+                    values[field] = format_(values[field])
+                except Exception:
+                    pass  # validate refuses it with its message
+        return values
+
+    @classmethod
+    def validate_fields(cls, applications, field_names):
+        super().validate_fields(applications, field_names)
+        cls.check_identifiers(applications, field_names)
+        cls.check_open_duplicate(applications, field_names)
+
+    @classmethod
+    def check_identifiers(cls, applications, field_names=None):
+        checks = [
+            ('business_id', format_business_id),
+            ('vat_number', format_vat_number),
+            ('email', format_email),
+            ('phone', format_phone),
+            ('iban', format_iban),
+            ('bic', format_bic),
+            ]
+        for application in applications:
+            for field, check in checks:
+                if field_names and field not in field_names:
+                    continue
+                value = getattr(application, field)
+                if value or field != 'vat_number':
+                    check(value)
+
+    @classmethod
+    def check_open_duplicate(cls, applications, field_names=None):
+        "Refuse a second open application for the same business ID"
+        if field_names and not (field_names & {'business_id', 'state'}):
+            return
+        for application in applications:
+            if application.state not in OPEN_STATES:
+                continue
+            others = cls.search([
+                    ('business_id', '=', application.business_id),
+                    ('state', 'in', OPEN_STATES),
+                    ('id', '!=', application.id),
+                    ], limit=1)
+            if others:
+                other, = others
+                raise DuplicateApplication(gettext(
+                        'hb_marketplace.msg_application_duplicate_open',
+                        business_id=application.business_id,
+                        application=other.rec_name))
+
+    @classmethod
+    def check_modification(cls, mode, applications, values=None,
+            external=False):
+        super().check_modification(
+            mode, applications, values=values, external=external)
+        if mode == 'delete':
+            for application in applications:
+                if application.state not in {'draft', 'rejected'}:
+                    raise AccessError(gettext(
+                            'hb_marketplace.msg_application_delete',
+                            application=application.rec_name))
+
+    @classmethod
+    def copy(cls, applications, default=None):
+        default = default.copy() if default is not None else {}
+        for field in ['number', 'submitted_at', 'party', 'contract',
+                'web_user', 'reviewed_by', 'reviewed_at',
+                'information_request', 'rejection_reason', 'review_note']:
+            default.setdefault(field, None)
+        for field in CHECKLIST:
+            default.setdefault(field, False)
+        return super().copy(applications, default=default)
+
+    @property
+    def missing_checks(self):
+        "The names of the approval criteria not yet checked"
+        return [f for f in CHECKLIST if not getattr(self, f)]
+
+    def check_submittable(self):
+        if not self.rulebook_accepted:
+            raise RulebookNotAccepted(gettext(
+                    'hb_marketplace.msg_application_rulebook',
+                    application=self.rec_name))
+        if not self.services:
+            raise ApplicationIncomplete(gettext(
+                    'hb_marketplace.msg_application_no_service',
+                    application=self.rec_name))
+        if not self.municipalities or not self.customer_groups:
+            raise ApplicationIncomplete(gettext(
+                    'hb_marketplace.msg_application_no_area',
+                    application=self.rec_name))
+
+    @classmethod
+    def set_number(cls, applications):
+        pool = Pool()
+        ModelData = pool.get('ir.model.data')
+        Sequence = pool.get('ir.sequence')
+        sequence = Sequence(ModelData.get_id(
+                'hb_marketplace', 'sequence_provider_application'))
+        for application in applications:
+            if not application.number:
+                application.number = sequence.get()
+        cls.save(applications)
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('submitted')
+    def submit(cls, applications):
+        for application in applications:
+            application.check_submittable()
+        cls.set_number(applications)
+        now = datetime.datetime.now()
+        cls.write([a for a in applications if not a.submitted_at], {
+                'submitted_at': now,
+                })
+        for application in applications:
+            application.send_email('received')
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('information_requested')
+    def request_information(cls, applications):
+        for application in applications:
+            if not application.information_request:
+                raise ReasonRequired(gettext(
+                        'hb_marketplace.msg_application_request_empty',
+                        application=application.rec_name))
+        cls._set_reviewer(applications)
+        for application in applications:
+            application.send_email('information_requested')
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('rejected')
+    def reject(cls, applications):
+        for application in applications:
+            if not application.rejection_reason:
+                raise ReasonRequired(gettext(
+                        'hb_marketplace.msg_application_reason_empty',
+                        application=application.rec_name))
+        cls._set_reviewer(applications)
+        for application in applications:
+            application.send_email('rejected')
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('approved')
+    def approve(cls, applications):
+        pool = Pool()
+        Field = pool.get('ir.model.field')
+        for application in applications:
+            if missing := application.missing_checks:
+                names = [Field.get_name(cls.__name__, f) for f in missing]
+                raise ApplicationIncomplete(gettext(
+                        'hb_marketplace.msg_application_checklist',
+                        application=application.rec_name,
+                        checks=', '.join(names)))
+            application.check_submittable()
+            for line in application.services:
+                line.check_price()
+        cls._set_reviewer(applications)
+        cls.create_providers(applications)
+
+    @classmethod
+    def _set_reviewer(cls, applications):
+        cls.write(applications, {
+                'reviewed_by': Transaction().user or None,
+                'reviewed_at': datetime.datetime.now(),
+                })
+
+    @classmethod
+    def create_providers(cls, applications):
+        """Create what an approved provider needs: party, bank account,
+        contract, portal login and catalogue services"""
+        pool = Pool()
+        Party = pool.get('party.party')
+        Contract = pool.get('hb.provider.contract')
+        WebUser = pool.get('web.user')
+        Template = pool.get('product.template')
+
+        parties = [a.get_party() for a in applications]
+        Party.save(parties)
+        for application, party in zip(applications, parties):
+            application.party = party
+            party.hb_bank_account = party.get_hb_bank_account(
+                application.iban, application.bic)
+        Party.save(parties)
+
+        contracts = [a.get_contract() for a in applications]
+        Contract.save(contracts)
+        Contract.activate(contracts)
+        web_users = [a.get_web_user() for a in applications]
+        WebUser.save(web_users)
+        templates = []
+        for application, contract, web_user in zip(
+                applications, contracts, web_users):
+            application.contract = contract
+            application.web_user = web_user
+            templates.extend(application.get_services())
+        Template.save(templates)
+        cls.save(applications)
+        for application in applications:
+            application.send_email('approved')
+
+    def get_party(self):
+        "Return the provider party (the existing one for the business ID)"
+        pool = Pool()
+        Party = pool.get('party.party')
+        Identifier = pool.get('party.identifier')
+        Address = pool.get('party.address')
+        ContactMechanism = pool.get('party.contact_mechanism')
+        Lang = pool.get('ir.lang')
+        Country = pool.get('country.country')
+
+        identifiers = Identifier.search([
+                ('type', '=', 'fi_ytunnus'),
+                ('code', '=', self.business_id),
+                ('party.active', '=', True),
+                ], limit=1)
+        if identifiers:
+            party = identifiers[0].party
+        else:
+            party = Party(name=self.name)
+            party.identifiers = [
+                Identifier(type='fi_ytunnus', code=self.business_id)]
+            if self.vat_number:
+                party.identifiers += (
+                    Identifier(type='eu_vat', code=self.vat_number),)
+            countries = Country.search([('code', '=', 'FI')], limit=1)
+            party.addresses = [Address(
+                    street=self.street, postal_code=self.postal_code,
+                    city=self.city,
+                    country=countries[0] if countries else None)]
+            party.contact_mechanisms = [
+                ContactMechanism(
+                    type='email', value=self.email, name=self.contact_name),
+                ContactMechanism(
+                    type='phone', value=self.phone, name=self.contact_name),
+                ]
+            langs = Lang.search([('code', '=', self.language)], limit=1)
+            if langs:
+                party.lang, = langs
+        party.hb_provider_description = self.description
+        return party
+
+    def get_contract(self):
+        "Return the new contract of the approved provider (unsaved)"
+        pool = Pool()
+        Contract = pool.get('hb.provider.contract')
+        Configuration = pool.get('hb.configuration')
+        Date = pool.get('ir.date')
+        configuration = Configuration(1)
+        today = Date.today()
+        end_date = None
+        if configuration.hb_contract_months:
+            end_date = (today + relativedelta(
+                    months=configuration.hb_contract_months, days=-1))
+        categories = set(self.categories) | {
+            s.category for s in self.services}
+        return Contract(
+            provider=self.party, application=self,
+            start_date=today, end_date=end_date,
+            municipalities=self.municipalities,
+            categories=list(categories),
+            customer_groups=self.customer_groups)
+
+    def get_web_user(self):
+        "Return the portal login of the provider (unsaved)"
+        pool = Pool()
+        WebUser = pool.get('web.user')
+        users = WebUser.search([('email', '=', self.email)], limit=1)
+        if users:
+            user, = users
+            if user.party and user.party != self.party:
+                raise PortalUserError(gettext(
+                        'hb_marketplace.msg_web_user_other_party',
+                        email=self.email, party=user.party.rec_name))
+        else:
+            user = WebUser(email=self.email)
+        user.party = self.party
+        user.set_reset_password_token()
+        return user
+
+    def get_services(self):
+        "Return the catalogue services of the application (unsaved)"
+        return [line.get_template() for line in self.services]
+
+    def get_password_url(self):
+        "Return the link where the provider's login chooses its password"
+        pool = Pool()
+        Configuration = pool.get('hb.configuration')
+        from urllib.parse import urlencode
+        base = (Configuration(1).hb_site_url or '').rstrip('/')
+        database = Transaction().database.name
+        query = urlencode({
+                'email': self.web_user.email,
+                'token': self.web_user.reset_password_token,
+                'lang': self.language if self.language != 'sv' else 'fi',
+                })
+        return '%s/%s/hb/provider/password?%s' % (base, database, query)
+
+    def send_email(self, kind):
+        "Send the applicant the email of kind (received, approved...)"
+        language = self.language if self.language in {'fi', 'en'} else 'fi'
+        with Transaction().set_context(language=language):
+            variables = {
+                'name': self.name,
+                'number': self.number or '',
+                'information': self.information_request or '',
+                'reason': self.rejection_reason or '',
+                'url': '',
+                }
+            if kind == 'approved':
+                variables['url'] = self.get_password_url()
+            subject = gettext(
+                'hb_marketplace.msg_email_application_%s_subject' % kind,
+                **variables)
+            body = gettext(
+                'hb_marketplace.msg_email_application_%s_body' % kind,
+                **variables)
+        return mail.send_email(self.email, subject, body, self)
+
+
+class ApplicationService(ModelSQL, ModelView):
+    __name__ = 'hb.provider.application.service'
+    __string__ = "Proposed Service"
+
+    _states = {
+        'readonly': (Eval('_parent_application', {}).get('state', 'draft')
+            .in_(['submitted', 'approved', 'rejected'])),
+        }
+
+    application = fields.Many2One(
+        'hb.provider.application', "Application", required=True,
+        ondelete='CASCADE')
+    name = fields.Char("Name", required=True, states=_states)
+    category = fields.Many2One(
+        'hb.service.category', "Category", required=True, states=_states)
+    unit = fields.Selection(UNITS, "Unit", required=True, states=_states)
+    price = fields.Numeric(
+        "Price per Unit", digits=(16, 2), required=True, states=_states,
+        help="VAT included: what the personal budget pays.")
+    price_cap = fields.Function(fields.Numeric(
+            "Price Cap", digits=(16, 2)), 'on_change_with_price_cap')
+    languages = fields.MultiSelection(
+        LANGUAGES, "Languages", states=_states,
+        help="The languages in which the service is given.")
+    description = fields.Text("Description", states=_states)
+
+    del _states
+
+    @classmethod
+    def default_unit(cls):
+        return 'hour'
+
+    @classmethod
+    def default_languages(cls):
+        return ['fi']
+
+    @fields.depends('category')
+    def on_change_category(self):
+        if self.category:
+            self.unit = self.category.unit
+
+    @fields.depends('category')
+    def on_change_with_price_cap(self, name=None):
+        if self.category:
+            return self.category.get_price_cap()
+
+    @classmethod
+    def validate_fields(cls, lines, field_names):
+        super().validate_fields(lines, field_names)
+        if not field_names or field_names & {'price', 'category'}:
+            for line in lines:
+                line.check_price()
+
+    def check_price(self):
+        pool = Pool()
+        Template = pool.get('product.template')
+        Template.check_hb_price(
+            self.price, self.category.get_price_cap(), self.name)
+
+    def get_template(self):
+        "Return the catalogue service of this line (unsaved)"
+        pool = Pool()
+        Template = pool.get('product.template')
+        Product = pool.get('product.product')
+        application = self.application
+        template = Template(
+            name=self.name, type='service',
+            default_uom=Template.hb_default_uom(self.unit),
+            list_price=self.price,
+            hb_provider=application.party,
+            hb_contract=application.contract,
+            hb_category=self.category,
+            hb_unit=self.unit,
+            hb_customer_groups=application.customer_groups,
+            hb_municipalities=application.municipalities,
+            hb_languages=self.languages or [],
+            hb_description=self.description,
+            hb_state='approved',
+            products=[Product()])
+        return template
+
+
+class ApplicationMunicipality(ModelSQL):
+    __name__ = 'hb.provider.application-hb.municipality'
+    __string__ = "Application - Municipality"
+    application = fields.Many2One(
+        'hb.provider.application', "Application", required=True,
+        ondelete='CASCADE')
+    municipality = fields.Many2One(
+        'hb.municipality', "Municipality", required=True,
+        ondelete='CASCADE')
+
+
+class ApplicationCategory(ModelSQL):
+    __name__ = 'hb.provider.application-hb.service.category'
+    __string__ = "Application - Service Category"
+    application = fields.Many2One(
+        'hb.provider.application', "Application", required=True,
+        ondelete='CASCADE')
+    category = fields.Many2One(
+        'hb.service.category', "Category", required=True,
+        ondelete='CASCADE')
+
+
+class ApplicationCustomerGroup(ModelSQL):
+    __name__ = 'hb.provider.application-hb.customer.group'
+    __string__ = "Application - Customer Group"
+    application = fields.Many2One(
+        'hb.provider.application', "Application", required=True,
+        ondelete='CASCADE')
+    customer_group = fields.Many2One(
+        'hb.customer.group', "Customer Group", required=True,
+        ondelete='CASCADE')
+

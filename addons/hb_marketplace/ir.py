@@ -1,0 +1,26 @@
+# This file is part of the HB (henkilökohtainen budjetti) modules for Tryton.
+# Licensed under the GNU GPL v3 or later; see LICENSE at the repository root.
+from trytond.pool import PoolMeta
+from trytond.transaction import Transaction
+
+# Models whose record rules use the user (own-workers change only the
+# ratings and gaps they recorded)
+USER_RULE_MODELS = {'hb.service.rating', 'hb.service.gap'}
+
+
+class Rule(metaclass=PoolMeta):
+    __name__ = 'ir.rule'
+
+    @classmethod
+    def _get_context(cls, model_name):
+        context = super()._get_context(model_name)
+        if model_name in USER_RULE_MODELS:
+            context['user_id'] = Transaction().user
+        return context
+
+    @classmethod
+    def _get_cache_key(cls, model_names):
+        key = super()._get_cache_key(model_names)
+        if model_names & USER_RULE_MODELS:
+            key = (*key, Transaction().user)
+        return key

@@ -1,0 +1,330 @@
+# This file is part of the HB (henkilökohtainen budjetti) modules for Tryton.
+# Licensed under the GNU GPL v3 or later; see LICENSE at the repository root.
+"""The toolkit of the public pages and of the provider portal.
+
+Other modules (hb_voucher) build their portal pages with it::
+
+    from trytond.modules.hb_marketplace import portal
+    from trytond.wsgi import app
+    from trytond.protocols.wrappers import with_pool, with_transaction
+
+    portal.add_template_folder(os.path.join(os.path.dirname(__file__),
+            'templates'))
+    portal.add_navigation('charges', 'hb_voucher.msg_page_charges', 20)
+
+    @app.route('/<database_name>/hb/provider/charges',
+        methods=['GET', 'POST'])
+    @with_pool
+    @with_transaction(readonly=False)
+    @portal.provider_page
+    def charges(request, pool, session, language):
+        # session.user: the web.user, session.party: the provider;
+        # filter every record by session.party yourself (routes run as
+        # user 0, no record rule applies).
+        return portal.render(request, 'charges.html', language,
+            session=session, ...)
+
+Templates extend ``portal_layout.html`` (or ``layout.html`` for public
+pages); every form includes ``{{ csrf_field() }}``. POSTs without the
+session's CSRF token are refused before the page function runs.
+Pages are rendered by jinja2 with autoescape; every response carries the
+security headers of ``SECURITY_HEADERS``."""
+import datetime
+import functools
+import hmac
+import os
+import secrets
+from urllib.parse import urlencode
+
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader
+from markupsafe import Markup
+from trytond.i18n import gettext
+from trytond.protocols.wrappers import HTTPStatus, Response, redirect
+from trytond.transaction import Transaction
+
+LANGUAGES = ('fi', 'en')
+DEFAULT_LANGUAGE = 'fi'
+SESSION_COOKIE = 'hb_provider_session'
+CSRF_COOKIE = 'hb_csrf'
+CSRF_FIELD = 'csrf_token'
+SECURITY_HEADERS = {
+    'Content-Security-Policy': (
+        "default-src 'none'; style-src 'self'; img-src 'self'; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
+    'X-Frame-Options': 'DENY',
+    'X-Content-Type-Options': 'nosniff',
+    'Referrer-Policy': 'same-origin',
+    'Permissions-Policy': 'camera=(), microphone=(), geolocation=()',
+    }
+
+_loader = ChoiceLoader([
+        FileSystemLoader(os.path.join(os.path.dirname(__file__), 'templates')),
+        ])
+environment = Environment(
+    loader=_loader, autoescape=True, trim_blocks=True, lstrip_blocks=True)
+
+# Entries of the portal's navigation: (sequence, path under
+# /<database>/hb/provider, message id)
+NAVIGATION = [
+    (10, '', 'hb_marketplace.msg_page_portal_home'),
+    ]
+
+
+def add_template_folder(path):
+    "Let templates of path be found first (another module's pages)"
+    _loader.loaders.insert(0, FileSystemLoader(path))
+
+
+def add_navigation(path, message_id, sequence=50):
+    "Add a link to path (under /hb/provider) to the portal's navigation"
+    entry = (sequence, path, message_id)
+    if entry not in NAVIGATION:
+        NAVIGATION.append(entry)
+        NAVIGATION.sort()
+
+
+def get_language(request):
+    """Return the page language: the lang parameter, else the browser's
+    preference among LANGUAGES, else Finnish"""
+    language = request.args.get('lang')
+    if request.method == 'POST' and not language:
+        language = request.form.get('lang')
+    if language in LANGUAGES:
+        return language
+    return request.accept_languages.best_match(
+        LANGUAGES, default=DEFAULT_LANGUAGE)
+
+
+class Translator:
+    "Call with a message id to get its text in the page language"
+
+    def __init__(self, language):
+        self.language = language
+
+    def __call__(self, message_id, **variables):
+        if '.' not in message_id:
+            message_id = 'hb_marketplace.' + message_id
+        with Transaction().set_context(language=self.language):
+            return gettext(message_id, **variables)
+
+
+def base_path(request):
+    "Return the path of /<database>/hb"
+    return '%s/%s/hb' % (
+        request.script_root, request.view_args['database_name'])
+
+
+def url_for(request, path, language=None, **params):
+    "Return the URL of path under /<database>/hb with query params"
+    url = base_path(request) + '/' + path.lstrip('/')
+    query = [(k, v) for k, v in params.items() if v not in (None, '')]
+    if language:
+        query.append(('lang', language))
+    if query:
+        url += '?' + urlencode(query, doseq=True)
+    return url
+
+
+def secure(response, private=False):
+    "Add the security headers to response (no caching when private)"
+    for name, value in SECURITY_HEADERS.items():
+        response.headers[name] = value
+    if private:
+        response.headers['Cache-Control'] = 'no-store'
+    return response
+
+
+def render(request, template_name, language, status=HTTPStatus.OK,
+        private=False, session=None, csrf_token=None, **context):
+    "Render the jinja2 template into an HTML response with the headers"
+    template = environment.get_template(template_name)
+    if csrf_token is None and session is not None:
+        csrf_token = session.csrf_token
+
+    def csrf_field():
+        return Markup(
+            '<input type="hidden" name="%s" value="%s">') % (
+            CSRF_FIELD, csrf_token or '')
+
+    def url(path, **params):
+        return url_for(request, path, language, **params)
+
+    def switch_language(other):
+        params = request.args.to_dict(flat=False)
+        params['lang'] = other
+        return '%s?%s' % (request.path, urlencode(params, doseq=True))
+
+    translate = Translator(language)
+
+    def money(value):
+        if value is None:
+            return ''
+        text = '{:,.2f}'.format(value)
+        if language == 'fi':
+            return text.replace(',', '\u00a0').replace('.', ',') + '\u00a0€'
+        return '€' + text
+
+    body = template.render(
+        _=translate, lang=language, languages=LANGUAGES,
+        url=url, base=base_path(request), switch_language=switch_language,
+        csrf_field=csrf_field, session=session, navigation=NAVIGATION,
+        money=money, request_path=request.path, **context)
+    response = Response(
+        body, status=status, content_type='text/html; charset=utf-8')
+    return secure(response, private=private or session is not None)
+
+
+def render_error(request, language, status, message_id, **context):
+    "Render the error page for status with the message of message_id"
+    return render(request, 'error.html', language, status=status,
+        message=Translator(language)(message_id), **context)
+
+
+def module_activated(pool, model='hb.provider.contract'):
+    "Tell if the database has the marketplace activated"
+    try:
+        pool.get(model)
+    except KeyError:
+        return False
+    return True
+
+
+# CSRF: a token in a hidden field of every form, checked on POST.
+# With a portal session it is derived from the (secret, HttpOnly) session
+# key; before login (login, application, password forms) it is a random
+# value also kept in an HttpOnly SameSite=Strict cookie (double submit).
+
+def check_csrf(request, expected):
+    "Tell if the posted CSRF token is the expected one"
+    posted = request.form.get(CSRF_FIELD, '')
+    return bool(expected) and hmac.compare_digest(
+        posted.encode('utf-8'), expected.encode('utf-8'))
+
+
+def anonymous_csrf_token(request):
+    "Return the CSRF token of a visitor without session (cookie or new)"
+    token = request.cookies.get(CSRF_COOKIE, '')
+    if len(token) < 32 or not token.replace('-', '').replace(
+            '_', '').isalnum():
+        token = secrets.token_urlsafe(32)
+    return token
+
+
+def set_anonymous_csrf_cookie(request, response, token):
+    response.set_cookie(
+        CSRF_COOKIE, token, path=base_path(request), httponly=True,
+        secure=request.is_secure, samesite='Strict')
+    return response
+
+
+class PortalSession:
+    "The logged-in web user of a provider portal request"
+
+    def __init__(self, key, user):
+        self.key = key
+        self.user = user
+
+    @property
+    def party(self):
+        return self.user.party
+
+    @property
+    def csrf_token(self):
+        return hmac.new(
+            self.key.encode('utf-8'), b'hb-provider-portal-csrf',
+            'sha256').hexdigest()
+
+
+def session_timeout(pool):
+    "Return the idle timeout of portal sessions in seconds"
+    Configuration = pool.get('hb.configuration')
+    return Configuration(1).get_hb_portal_timeout()
+
+
+def get_session(request, pool):
+    """Return the PortalSession of the request's cookie or None.
+
+    A session idle longer than the portal timeout (or web_user's own
+    timeout) is deleted; an active one is refreshed."""
+    key = request.cookies.get(SESSION_COOKIE)
+    if not key:
+        return None
+    Session = pool.get('web.user.session')
+    sessions = Session.search([('key', '=', key)], limit=1)
+    if not sessions:
+        return None
+    session, = sessions
+    idle = abs(datetime.datetime.now() - session.last_modified_at)
+    transaction = Transaction()
+    if (idle > datetime.timedelta(seconds=session_timeout(pool))
+            or session.expired):
+        if not transaction.readonly:
+            Session.delete([session])
+        return None
+    user = session.user
+    if not user.active or not user.party:
+        return None
+    if not transaction.readonly:
+        Session.reset(key)
+    return PortalSession(key, user)
+
+
+def set_session_cookie(request, response, pool, key):
+    response.set_cookie(
+        SESSION_COOKIE, key, path=base_path(request) + '/provider',
+        max_age=session_timeout(pool), httponly=True,
+        secure=request.is_secure, samesite='Strict')
+    return response
+
+
+def remove_session_cookie(request, response):
+    response.delete_cookie(
+        SESSION_COOKIE, path=base_path(request) + '/provider',
+        httponly=True, secure=request.is_secure, samesite='Strict')
+    return response
+
+
+def public_page(func):
+    """Decorate a public page: func(request, pool, language, ...) runs in
+    the page language; 404 when the database lacks the marketplace"""
+    @functools.wraps(func)
+    def wrapper(request, pool, *args, **kwargs):
+        language = get_language(request)
+        if not module_activated(pool):
+            return secure(Response(
+                    'Not Found', status=HTTPStatus.NOT_FOUND,
+                    content_type='text/plain'))
+        with Transaction().set_context(language=language):
+            return func(request, pool, language, *args, **kwargs)
+    return wrapper
+
+
+def provider_page(func):
+    """Decorate a page of the provider portal: func(request, pool, session,
+    language, ...) runs only with a valid session (else redirect to the
+    login page) and, for POST, a valid CSRF token (else 403)"""
+    @functools.wraps(func)
+    def wrapper(request, pool, *args, **kwargs):
+        language = get_language(request)
+        if not module_activated(pool):
+            return secure(Response(
+                    'Not Found', status=HTTPStatus.NOT_FOUND,
+                    content_type='text/plain'))
+        with Transaction().set_context(language=language):
+            session = get_session(request, pool)
+            if session is None:
+                response = redirect(url_for(
+                        request, 'provider/login', language))
+                return secure(response, private=True)
+            if (request.method == 'POST'
+                    and not check_csrf(request, session.csrf_token)):
+                return render_error(
+                    request, language, HTTPStatus.FORBIDDEN,
+                    'msg_page_csrf_invalid', session=session)
+            return func(request, pool, session, language, *args, **kwargs)
+    return wrapper
+
+
+def rollback():
+    "Undo what the failed request wrote (keep nothing half-written)"
+    Transaction().rollback()

@@ -1,0 +1,422 @@
+# This file is part of the HB (henkilökohtainen budjetti) modules for Tryton.
+# Licensed under the GNU GPL v3 or later; see LICENSE at the repository root.
+import datetime
+from decimal import Decimal
+
+from sql import Literal
+from sql.aggregate import Avg, Count
+from sql.operators import Equal
+from trytond.i18n import gettext
+from trytond.model import Exclude, ModelSQL, ModelView, Workflow, fields
+from trytond.pool import Pool, PoolMeta
+from trytond.pyson import Bool, Eval
+from trytond.tools import grouped_slice, reduce_ids
+from trytond.transaction import Transaction
+
+from trytond.modules.hb_budget.master import UNITS
+
+from .exceptions import (
+    InvalidPrice,
+    PriceAboveCap,
+    ProviderNotActive,
+    ReasonRequired,
+)
+from .tools import LANGUAGES
+
+SERVICE_STATES = [
+    (None, ""),
+    ('proposed', "Proposed"),
+    ('approved', "Approved"),
+    ('rejected', "Rejected"),
+    ('withdrawn', "Withdrawn"),
+    ]
+UNIT2UOM = {
+    'hour': 'uom_hour',
+    'day': 'uom_day',
+    'km': 'uom_kilometer',
+    }
+
+
+class Template(metaclass=PoolMeta):
+    __name__ = 'product.template'
+
+    _hb_states = {
+        'invisible': ~Eval('hb_provider'),
+        }
+
+    hb_provider = fields.Many2One(
+        'party.party', "HB Provider", ondelete='RESTRICT',
+        states={
+            'readonly': Eval('hb_state') == 'approved',
+            },
+        help="The approved provider who sells this service in the "
+        "personal budget marketplace.")
+    hb_contract = fields.Many2One(
+        'hb.provider.contract', "Provider Contract", ondelete='RESTRICT',
+        domain=[
+            ('provider', '=', Eval('hb_provider', -1)),
+            ],
+        states={
+            'invisible': ~Eval('hb_provider'),
+            'required': Bool(Eval('hb_provider')),
+            })
+    hb_category = fields.Many2One(
+        'hb.service.category', "Service Category", ondelete='RESTRICT',
+        states={
+            'invisible': ~Eval('hb_provider'),
+            'required': Bool(Eval('hb_provider')),
+            })
+    hb_unit = fields.Selection(
+        [(None, "")] + UNITS, "Service Unit", states={
+            'invisible': ~Eval('hb_provider'),
+            'required': Bool(Eval('hb_provider')),
+            })
+    hb_customer_groups = fields.Many2Many(
+        'product.template-hb.customer.group', 'template', 'customer_group',
+        "Customer Groups", states=_hb_states)
+    hb_municipalities = fields.Many2Many(
+        'product.template-hb.municipality', 'template', 'municipality',
+        "Municipalities", states=_hb_states)
+    hb_languages = fields.MultiSelection(
+        LANGUAGES, "Languages of Service", states=_hb_states)
+    hb_description = fields.Text(
+        "Service Description", translate=True, states=_hb_states)
+    hb_state = fields.Selection(
+        SERVICE_STATES, "Catalogue State", readonly=True,
+        states=_hb_states,
+        help="Only approved services of active contracts are shown in the "
+        "catalogue.")
+    hb_price_proposals = fields.One2Many(
+        'hb.service.price.proposal', 'service', "Price Proposals",
+        readonly=True, states=_hb_states)
+    hb_rating = fields.Function(fields.Numeric(
+            "Average Rating", digits=(2, 1), states=_hb_states),
+        'get_hb_rating')
+    hb_rating_count = fields.Function(fields.Integer(
+            "Ratings", states=_hb_states), 'get_hb_rating')
+
+    del _hb_states
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._buttons.update({
+                'hb_approve': {
+                    'invisible': Eval('hb_state') != 'proposed',
+                    'depends': ['hb_state'],
+                    },
+                'hb_reject': {
+                    'invisible': Eval('hb_state') != 'proposed',
+                    'depends': ['hb_state'],
+                    },
+                })
+
+    @classmethod
+    def hb_default_uom(cls, unit):
+        "Return the unit of measure of products sold by HB unit"
+        pool = Pool()
+        Uom = pool.get('product.uom')
+        ModelData = pool.get('ir.model.data')
+        return Uom(ModelData.get_id('product', UNIT2UOM.get(unit, 'uom_unit')))
+
+    @fields.depends('hb_category', 'hb_unit')
+    def on_change_hb_category(self):
+        if self.hb_category and not self.hb_unit:
+            self.hb_unit = self.hb_category.unit
+
+    @fields.depends('hb_provider', 'hb_state')
+    def on_change_hb_provider(self):
+        if self.hb_provider and not self.hb_state:
+            self.hb_state = 'proposed'
+            self.type = 'service'
+
+    @classmethod
+    def get_hb_rating(cls, templates, names):
+        pool = Pool()
+        Rating = pool.get('hb.service.rating')
+        rating = Rating.__table__()
+        cursor = Transaction().connection.cursor()
+        result = {n: {t.id: None for t in templates} for n in names}
+        if 'hb_rating_count' in result:
+            result['hb_rating_count'] = {t.id: 0 for t in templates}
+        for sub_ids in grouped_slice([t.id for t in templates]):
+            cursor.execute(*rating.select(
+                    rating.service, Avg(rating.rating), Count(Literal('*')),
+                    where=reduce_ids(rating.service, sub_ids),
+                    group_by=[rating.service]))
+            for service, average, count in cursor:
+                if 'hb_rating' in result:
+                    result['hb_rating'][service] = Decimal(
+                        str(average)).quantize(Decimal('0.1'))
+                if 'hb_rating_count' in result:
+                    result['hb_rating_count'][service] = count
+        return result
+
+    @classmethod
+    def check_hb_price(cls, price, cap, name):
+        "Raise when price is not positive or above cap"
+        if price is None or price <= 0:
+            raise InvalidPrice(gettext(
+                    'hb_marketplace.msg_price_not_positive', service=name))
+        if cap is not None and price > cap:
+            raise PriceAboveCap(gettext(
+                    'hb_marketplace.msg_price_above_cap',
+                    service=name, price=price, cap=cap))
+
+    def get_hb_price_cap(self):
+        "Return the highest price per unit the service may have"
+        if self.hb_contract and self.hb_category:
+            return self.hb_contract.get_price_cap(self.hb_category)
+        elif self.hb_category:
+            return self.hb_category.get_price_cap()
+
+    @classmethod
+    def validate_fields(cls, templates, field_names):
+        super().validate_fields(templates, field_names)
+        if field_names and not (field_names & {
+                    'list_price', 'list_prices', 'hb_provider',
+                    'hb_contract', 'hb_category'}):
+            return
+        for template in templates:
+            if template.hb_provider:
+                cls.check_hb_price(
+                    template.list_price, template.get_hb_price_cap(),
+                    template.rec_name)
+
+    @classmethod
+    def copy(cls, templates, default=None):
+        default = default.copy() if default is not None else {}
+        default.setdefault('hb_price_proposals', None)
+        default.setdefault('hb_state', lambda d: 'proposed' if d.get(
+                'hb_provider') else None)
+        return super().copy(templates, default=default)
+
+    @classmethod
+    def hb_catalogue_domain(cls, municipality, customer_group, date=None):
+        """Return the domain of the services shown in the catalogue for
+        clients of municipality in customer_group on date: approved
+        services of contracts in force covering both"""
+        if date is None:
+            date = Pool().get('ir.date').today()
+        return [
+            ('hb_state', '=', 'approved'),
+            ('hb_provider', '!=', None),
+            ('type', '=', 'service'),
+            ('hb_municipalities', '=', getattr(
+                    municipality, 'id', municipality)),
+            ('hb_customer_groups', '=', getattr(
+                    customer_group, 'id', customer_group)),
+            ('hb_contract.state', '=', 'active'),
+            ('hb_contract.start_date', '<=', date),
+            ['OR',
+                ('hb_contract.end_date', '=', None),
+                ('hb_contract.end_date', '>=', date),
+                ],
+            ('hb_contract.municipalities', '=', getattr(
+                    municipality, 'id', municipality)),
+            ('hb_contract.customer_groups', '=', getattr(
+                    customer_group, 'id', customer_group)),
+            ]
+
+    @classmethod
+    def hb_search_catalogue(cls, municipality, customer_group,
+            category=None, date=None):
+        "Return the catalogue services (see hb_catalogue_domain)"
+        domain = cls.hb_catalogue_domain(municipality, customer_group, date)
+        if category:
+            domain.append(('hb_category', 'child_of', [
+                        getattr(category, 'id', category)]))
+        templates = cls.search(domain)
+        return [t for t in templates
+            if t.hb_contract.covers_category(t.hb_category)]
+
+    @classmethod
+    @ModelView.button
+    def hb_approve(cls, templates):
+        "Approve services proposed by providers for the catalogue"
+        for template in templates:
+            if not (template.hb_contract
+                    and template.hb_contract.state == 'active'):
+                raise ProviderNotActive(gettext(
+                        'hb_marketplace.msg_provider_not_active',
+                        provider=template.hb_provider.rec_name))
+        cls.write(templates, {'hb_state': 'approved'})
+
+    @classmethod
+    @ModelView.button
+    def hb_reject(cls, templates):
+        cls.write(templates, {'hb_state': 'rejected'})
+
+
+class TemplateCustomerGroup(ModelSQL):
+    __name__ = 'product.template-hb.customer.group'
+    __string__ = "Service - Customer Group"
+    template = fields.Many2One(
+        'product.template', "Template", required=True, ondelete='CASCADE')
+    customer_group = fields.Many2One(
+        'hb.customer.group', "Customer Group", required=True,
+        ondelete='CASCADE')
+
+
+class TemplateMunicipality(ModelSQL):
+    __name__ = 'product.template-hb.municipality'
+    __string__ = "Service - Municipality"
+    template = fields.Many2One(
+        'product.template', "Template", required=True, ondelete='CASCADE')
+    municipality = fields.Many2One(
+        'hb.municipality', "Municipality", required=True,
+        ondelete='CASCADE')
+
+
+class PriceProposal(Workflow, ModelSQL, ModelView):
+    __name__ = 'hb.service.price.proposal'
+    __string__ = "Price Proposal"
+
+    service = fields.Many2One(
+        'product.template', "Service", required=True, ondelete='CASCADE',
+        domain=[('hb_provider', '!=', None)],
+        states={
+            'readonly': Eval('state') != 'proposed',
+            })
+    provider = fields.Function(fields.Many2One(
+            'party.party', "Provider"), 'on_change_with_provider',
+        searcher='search_provider')
+    current_price = fields.Function(fields.Numeric(
+            "Current Price", digits=(16, 2)), 'on_change_with_current_price')
+    price = fields.Numeric(
+        "Proposed Price", digits=(16, 2), required=True,
+        states={
+            'readonly': Eval('state') != 'proposed',
+            },
+        help="VAT included. Takes effect when approved.")
+    price_cap = fields.Function(fields.Numeric(
+            "Price Cap", digits=(16, 2)), 'on_change_with_price_cap')
+    note = fields.Text("Note", readonly=True,
+        help="The provider's explanation.")
+    web_user = fields.Many2One('web.user', "Proposed by", readonly=True)
+    decision_reason = fields.Text(
+        "Decision Reason",
+        states={
+            'readonly': Eval('state') != 'proposed',
+            })
+    decided_by = fields.Many2One('res.user', "Decided by", readonly=True)
+    decided_at = fields.Timestamp("Decided at", readonly=True)
+    state = fields.Selection([
+            ('proposed', "Proposed"),
+            ('approved', "Approved"),
+            ('rejected', "Rejected"),
+            ('cancelled', "Cancelled"),
+            ], "State", readonly=True, required=True, sort=False)
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('service_open_exclude',
+                Exclude(t, (t.service, Equal),
+                    where=t.state == 'proposed'),
+                'hb_marketplace.msg_price_proposal_open'),
+            ]
+        cls._order.insert(0, ('create_date', 'DESC'))
+        cls._transitions |= {
+            ('proposed', 'approved'),
+            ('proposed', 'rejected'),
+            ('proposed', 'cancelled'),
+            }
+        cls._buttons.update({
+                'approve': {
+                    'invisible': Eval('state') != 'proposed',
+                    'depends': ['state'],
+                    },
+                'reject': {
+                    'invisible': Eval('state') != 'proposed',
+                    'readonly': ~Bool(Eval('decision_reason')),
+                    'depends': ['state', 'decision_reason'],
+                    },
+                'cancel': {
+                    'invisible': Eval('state') != 'proposed',
+                    'depends': ['state'],
+                    },
+                })
+
+    @classmethod
+    def default_state(cls):
+        return 'proposed'
+
+    @fields.depends('service')
+    def on_change_with_provider(self, name=None):
+        return self.service.hb_provider if self.service else None
+
+    @classmethod
+    def search_provider(cls, name, clause):
+        return [('service.hb_provider' + clause[0][len(name):],
+                *clause[1:])]
+
+    @fields.depends('service')
+    def on_change_with_current_price(self, name=None):
+        if self.service:
+            return self.service.list_price
+
+    @fields.depends('service')
+    def on_change_with_price_cap(self, name=None):
+        if self.service:
+            return self.service.get_hb_price_cap()
+
+    def get_rec_name(self, name):
+        return '%s: %s' % (self.service.rec_name, self.price)
+
+    @classmethod
+    def validate_fields(cls, proposals, field_names):
+        super().validate_fields(proposals, field_names)
+        if field_names and not (field_names & {'price', 'service'}):
+            return
+        for proposal in proposals:
+            if proposal.state != 'proposed':
+                continue
+            service = proposal.service
+            contract = service.hb_contract
+            if not (contract and contract.state == 'active'):
+                raise ProviderNotActive(gettext(
+                        'hb_marketplace.msg_provider_not_active',
+                        provider=service.hb_provider.rec_name))
+            service.check_hb_price(
+                proposal.price, service.get_hb_price_cap(), service.rec_name)
+
+    @classmethod
+    def _decide(cls, proposals):
+        cls.write(proposals, {
+                'decided_by': Transaction().user or None,
+                'decided_at': datetime.datetime.now(),
+                })
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('approved')
+    def approve(cls, proposals):
+        "Make the proposed prices the services' prices"
+        pool = Pool()
+        Template = pool.get('product.template')
+        templates = []
+        for proposal in proposals:
+            proposal.service.list_price = proposal.price
+            templates.append(proposal.service)
+        Template.save(templates)
+        cls._decide(proposals)
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('rejected')
+    def reject(cls, proposals):
+        for proposal in proposals:
+            if not proposal.decision_reason:
+                raise ReasonRequired(gettext(
+                        'hb_marketplace.msg_price_proposal_reason',
+                        proposal=proposal.rec_name))
+        cls._decide(proposals)
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('cancelled')
+    def cancel(cls, proposals):
+        cls._decide(proposals)

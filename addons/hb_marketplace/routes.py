@@ -1,0 +1,610 @@
+# This file is part of the HB (henkilökohtainen budjetti) modules for Tryton.
+# Licensed under the GNU GPL v3 or later; see LICENSE at the repository root.
+"""The web pages: the public catalogue, the online application and the
+provider portal (see portal.py for the toolkit)."""
+import logging
+import os
+from collections import OrderedDict
+from decimal import Decimal, InvalidOperation
+
+from trytond.exceptions import RateLimitException, UserError
+from trytond.protocols.wrappers import (
+    HTTPStatus,
+    Response,
+    redirect,
+    with_pool,
+    with_transaction,
+)
+from trytond.wsgi import app
+
+from . import portal
+from .portal import Translator, provider_page, public_page, render
+
+logger = logging.getLogger(__name__)
+
+STATIC = os.path.join(os.path.dirname(__file__), 'static')
+MAX_COMPARE = 3
+APPLICATION_SERVICE_ROWS = 3
+ATTACHMENT_KINDS = [
+    'liability_insurance', 'prepayment_register', 'self_monitoring_plan']
+ATTACHMENT_TYPES = {
+    'application/pdf', 'image/jpeg', 'image/png', 'text/plain',
+    'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+    'application/vnd.oasis.opendocument.text',
+    }
+SORTS = ['price', 'rating', 'name']
+MIN_PASSWORD_LENGTH = 10
+
+
+def _int(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _price(value):
+    "Return value as a Decimal with cents, None when it is not a number"
+    try:
+        price = Decimal((value or '').strip().replace(',', '.').replace(
+                ' ', '').replace('\u20ac', ''))
+    except InvalidOperation:
+        return None
+    if not price.is_finite():
+        return None
+    return price.quantize(Decimal('0.01'))
+
+
+def _not_found(request, language, session=None):
+    return portal.render_error(
+        request, language, HTTPStatus.NOT_FOUND, 'msg_page_not_found',
+        session=session)
+
+
+def _error_message(exception):
+    "The text of a UserError to show on a page"
+    return exception.message
+
+
+@app.route('/<database_name>/hb/static/hb.css', methods=['GET'])
+def stylesheet(request, database_name):
+    with open(os.path.join(STATIC, 'hb.css'), 'rb') as fp:
+        response = Response(fp.read(), content_type='text/css')
+    response.headers['Cache-Control'] = 'public, max-age=3600'
+    return portal.secure(response)
+
+
+# The public catalogue
+
+def _catalogue_services(pool, municipality, customer_group, category, sort):
+    pool_template = pool.get('product.template')
+    services = pool_template.hb_search_catalogue(
+        municipality, customer_group, category)
+    if sort == 'rating':
+        services.sort(key=lambda s: (
+                -(s.hb_rating or 0), s.list_price, s.name))
+    elif sort == 'name':
+        services.sort(key=lambda s: (s.name.lower(), s.list_price))
+    else:
+        services.sort(key=lambda s: (s.list_price, s.name.lower()))
+    groups = OrderedDict()
+    for service in sorted(
+            services, key=lambda s: s.hb_category.rec_name.lower()):
+        groups.setdefault(service.hb_category, [])
+    for service in services:
+        groups[service.hb_category].append(service)
+    return services, groups
+
+
+def _browse_active(Model, id_):
+    if id_ is None:
+        return None
+    records = Model.search([('id', '=', id_)], limit=1)
+    return records[0] if records else None
+
+
+@app.route('/<database_name>/hb/catalogue', methods=['GET'])
+@with_pool
+@with_transaction(readonly=False)
+@public_page
+def catalogue(request, pool, language):
+    Municipality = pool.get('hb.municipality')
+    CustomerGroup = pool.get('hb.customer.group')
+    Category = pool.get('hb.service.category')
+    Gap = pool.get('hb.service.gap')
+
+    municipality = _browse_active(
+        Municipality, _int(request.args.get('municipality')))
+    customer_group = _browse_active(
+        CustomerGroup, _int(request.args.get('group')))
+    category = _browse_active(Category, _int(request.args.get('category')))
+    sort = request.args.get('sort')
+    if sort not in SORTS:
+        sort = 'price'
+    services, groups, gap = [], {}, None
+    if municipality and customer_group:
+        services, groups = _catalogue_services(
+            pool, municipality, customer_group, category, sort)
+        if not services:
+            gap = Gap.record_search(
+                municipality, customer_group, category, language)
+    return render(request, 'catalogue.html', language,
+        municipalities=Municipality.search([]),
+        customer_groups=CustomerGroup.search([]),
+        categories=Category.search([]),
+        municipality=municipality, customer_group=customer_group,
+        category=category, sort=sort, sorts=SORTS, services=services,
+        groups=groups, gap=gap, max_compare=MAX_COMPARE,
+        error=request.args.get('error'))
+
+
+def _catalogue_service(pool, service_id):
+    "Return the service shown in the catalogue with service_id, or None"
+    Template = pool.get('product.template')
+    services = Template.search([
+            ('id', '=', service_id),
+            ('hb_state', '=', 'approved'),
+            ('hb_contract.state', '=', 'active'),
+            ], limit=1)
+    if services and services[0].hb_contract.is_valid_on():
+        return services[0]
+
+
+@app.route('/<database_name>/hb/catalogue/service/<int:service_id>',
+    methods=['GET'])
+@with_pool
+@with_transaction()
+@public_page
+def catalogue_service(request, pool, language, service_id):
+    Rating = pool.get('hb.service.rating')
+    service = _catalogue_service(pool, service_id)
+    if not service:
+        return _not_found(request, language)
+    ratings = Rating.search([('service', '=', service.id)], limit=10)
+    contacts = [m for m in service.hb_provider.contact_mechanisms
+        if m.type in {'email', 'phone', 'mobile', 'website'}]
+    return render(request, 'service.html', language,
+        service=service, ratings=ratings, contacts=contacts,
+        back=request.args.to_dict())
+
+
+@app.route('/<database_name>/hb/catalogue/compare', methods=['GET'])
+@with_pool
+@with_transaction()
+@public_page
+def catalogue_compare(request, pool, language):
+    ids = [i for i in map(_int, request.args.getlist('service'))
+        if i is not None]
+    ids = list(OrderedDict.fromkeys(ids))
+    back = {k: request.args.get(k) for k in [
+            'municipality', 'group', 'category', 'sort']
+        if request.args.get(k)}
+    if not ids or len(ids) > MAX_COMPARE:
+        message_id = ('msg_page_compare_too_many' if ids
+            else 'msg_page_compare_none')
+        return render(request, 'compare.html', language,
+            status=HTTPStatus.BAD_REQUEST, services=[], back=back,
+            error=Translator(language)(message_id, max=MAX_COMPARE))
+    services = list(filter(None, (_catalogue_service(pool, i) for i in ids)))
+    if not services:
+        return _not_found(request, language)
+    return render(request, 'compare.html', language,
+        services=services, back=back, error=None)
+
+
+# The online application
+
+def _application_values(pool, form):
+    "Return the values of an application from the posted form"
+    Municipality = pool.get('hb.municipality')
+    CustomerGroup = pool.get('hb.customer.group')
+    Category = pool.get('hb.service.category')
+
+    def ids(Model, name):
+        wanted = {i for i in map(_int, form.getlist(name)) if i}
+        return [r.id for r in Model.search([('id', 'in', list(wanted))])]
+
+    values = {
+        k: form.get(k, '').strip() for k in [
+            'name', 'business_id', 'vat_number', 'street', 'postal_code',
+            'city', 'contact_name', 'email', 'phone', 'iban', 'bic',
+            'description']}
+    values['language'] = form.get('language')
+    if values['language'] not in {'fi', 'sv', 'en'}:
+        values['language'] = 'fi'
+    values['rulebook_accepted'] = form.get('rulebook_accepted') == 'yes'
+    values['municipalities'] = [('add', ids(Municipality, 'municipalities'))]
+    values['customer_groups'] = [
+        ('add', ids(CustomerGroup, 'customer_groups'))]
+    services, categories = [], set()
+    for index in range(1, APPLICATION_SERVICE_ROWS + 1):
+        name = form.get('service_name_%d' % index, '').strip()
+        if not name:
+            continue
+        category = _browse_active(
+            Category, _int(form.get('service_category_%d' % index)))
+        price = _price(form.get('service_price_%d' % index))
+        languages = [lang for lang in form.getlist(
+                'service_languages_%d' % index)
+            if lang in {'fi', 'sv', 'en'}]
+        services.append({
+                'name': name,
+                'category': category.id if category else None,
+                'unit': category.unit if category else 'hour',
+                'price': price,
+                'languages': languages or ['fi'],
+                'description': form.get(
+                    'service_description_%d' % index, '').strip(),
+                })
+        if category:
+            categories.add(category.id)
+    values['services'] = [('create', services)]
+    values['categories'] = [('add', list(categories))]
+    return values
+
+
+REQUIRED_APPLICATION_FIELDS = [
+    'name', 'business_id', 'contact_name', 'email', 'phone', 'iban', 'bic',
+    'street', 'postal_code', 'city']
+
+
+def _check_application_form(pool, values, translate):
+    "Return the message of what the form lacks, None when complete"
+    Application = pool.get('hb.provider.application')
+    Field = pool.get('ir.model.field')
+    missing = [f for f in REQUIRED_APPLICATION_FIELDS if not values.get(f)]
+    if missing:
+        return translate('msg_page_apply_missing', fields=', '.join(
+                Field.get_name(Application.__name__, f) for f in missing))
+    services = values['services'][0][1]
+    if not services:
+        return translate('msg_page_apply_no_service')
+    for service in services:
+        if not service['category'] or service['price'] is None:
+            return translate(
+                'msg_page_apply_service_incomplete', service=service['name'])
+    if not values['municipalities'][0][1]:
+        return translate('msg_page_apply_no_municipality')
+    if not values['customer_groups'][0][1]:
+        return translate('msg_page_apply_no_customer_group')
+    if not values['rulebook_accepted']:
+        return translate('msg_page_apply_rulebook')
+
+
+def _save_attachments(pool, request, application, translate):
+    Attachment = pool.get('ir.attachment')
+    attachments = []
+    for kind in ATTACHMENT_KINDS:
+        upload = request.files.get(kind)
+        if not upload or not upload.filename:
+            continue
+        if upload.mimetype not in ATTACHMENT_TYPES:
+            raise UserError(translate(
+                    'msg_page_apply_attachment_type',
+                    filename=upload.filename))
+        attachments.append(Attachment(
+                resource=application,
+                name='%s - %s' % (
+                    translate('msg_page_apply_attachment_%s' % kind),
+                    os.path.basename(upload.filename)),
+                description=kind,
+                data=upload.read()))
+    Attachment.save(attachments)
+
+
+@app.route('/<database_name>/hb/provider/apply', methods=['GET', 'POST'])
+@with_pool
+@with_transaction()
+@public_page
+def apply(request, pool, language):
+    Application = pool.get('hb.provider.application')
+    Municipality = pool.get('hb.municipality')
+    CustomerGroup = pool.get('hb.customer.group')
+    Category = pool.get('hb.service.category')
+    Configuration = pool.get('hb.configuration')
+    translate = Translator(language)
+    token = portal.anonymous_csrf_token(request)
+    error, status, form = None, HTTPStatus.OK, request.form
+    if request.method == 'POST':
+        if not portal.check_csrf(
+                request, request.cookies.get(portal.CSRF_COOKIE, '')):
+            response = portal.render_error(
+                request, language, HTTPStatus.FORBIDDEN,
+                'msg_page_csrf_invalid')
+            return portal.set_anonymous_csrf_cookie(request, response, token)
+        values = _application_values(pool, request.form)
+        error = _check_application_form(pool, values, translate)
+        if not error:
+            try:
+                application, = Application.create([values])
+                _save_attachments(pool, request, application, translate)
+                Application.submit([application])
+            except UserError as exception:
+                portal.rollback()
+                error = _error_message(exception)
+            else:
+                return render(request, 'apply_done.html', language,
+                    application=application)
+        status = HTTPStatus.BAD_REQUEST
+    response = render(request, 'apply.html', language, status=status,
+        csrf_token=token, error=error, form=form,
+        rows=range(1, APPLICATION_SERVICE_ROWS + 1),
+        municipalities=Municipality.search([]),
+        customer_groups=CustomerGroup.search([]),
+        categories=Category.search([]),
+        attachment_kinds=ATTACHMENT_KINDS,
+        rulebook=Configuration(1).hb_rulebook)
+    return portal.set_anonymous_csrf_cookie(request, response, token)
+
+
+# The provider portal
+
+@app.route('/<database_name>/hb/provider/login', methods=['GET', 'POST'])
+@with_pool
+@with_transaction(readonly=False)
+@public_page
+def login(request, pool, language):
+    WebUser = pool.get('web.user')
+    token = portal.anonymous_csrf_token(request)
+    error, status = None, HTTPStatus.OK
+    email = ''
+    if request.method == 'POST':
+        email = request.form.get('email', '').strip()
+        password = request.form.get('password', '')
+        if not portal.check_csrf(
+                request, request.cookies.get(portal.CSRF_COOKIE, '')):
+            error, status = 'msg_page_csrf_invalid', HTTPStatus.FORBIDDEN
+        elif not email or not password:
+            error, status = 'msg_page_login_failed', HTTPStatus.UNAUTHORIZED
+        else:
+            try:
+                user = WebUser.authenticate(email, password)
+            except RateLimitException:
+                user = None
+                error = 'msg_page_login_rate_limited'
+                status = HTTPStatus.TOO_MANY_REQUESTS
+            else:
+                if user and user.party:
+                    key = user.new_session()
+                    response = redirect(portal.url_for(
+                            request, 'provider', language))
+                    portal.set_session_cookie(request, response, pool, key)
+                    return portal.secure(response, private=True)
+                error, status = (
+                    'msg_page_login_failed', HTTPStatus.UNAUTHORIZED)
+    response = render(request, 'login.html', language, status=status,
+        private=True, csrf_token=token, email=email,
+        error=Translator(language)(error) if error else None)
+    return portal.set_anonymous_csrf_cookie(request, response, token)
+
+
+@app.route('/<database_name>/hb/provider/logout', methods=['POST'])
+@with_pool
+@with_transaction(readonly=False)
+@provider_page
+def logout(request, pool, session, language):
+    Session = pool.get('web.user.session')
+    Session.remove(session.key)
+    response = redirect(portal.url_for(request, 'provider/login', language))
+    portal.remove_session_cookie(request, response)
+    return portal.secure(response, private=True)
+
+
+@app.route('/<database_name>/hb/provider/password', methods=['GET', 'POST'])
+@with_pool
+@with_transaction(readonly=False)
+@public_page
+def password(request, pool, language):
+    "Choose the password of a portal login with the emailed token"
+    WebUser = pool.get('web.user')
+    User = pool.get('res.user')
+    token = portal.anonymous_csrf_token(request)
+    source = request.form if request.method == 'POST' else request.args
+    email = source.get('email', '')
+    reset_token = source.get('token', '')
+    error, status, done = None, HTTPStatus.OK, False
+    if request.method == 'POST':
+        new = request.form.get('password', '')
+        if not portal.check_csrf(
+                request, request.cookies.get(portal.CSRF_COOKIE, '')):
+            error = Translator(language)('msg_page_csrf_invalid')
+            status = HTTPStatus.FORBIDDEN
+        elif new != request.form.get('password2', ''):
+            error = Translator(language)('msg_page_password_mismatch')
+            status = HTTPStatus.BAD_REQUEST
+        elif len(new) < MIN_PASSWORD_LENGTH:
+            error = Translator(language)(
+                'msg_page_password_short', length=MIN_PASSWORD_LENGTH)
+            status = HTTPStatus.BAD_REQUEST
+        else:
+            try:
+                User.validate_password(new, [])
+                done = WebUser.set_password_token(email, reset_token, new)
+            except UserError as exception:
+                portal.rollback()
+                error, status = _error_message(exception), (
+                    HTTPStatus.BAD_REQUEST)
+            else:
+                if not done:
+                    error = Translator(language)(
+                        'msg_page_password_token_invalid')
+                    status = HTTPStatus.BAD_REQUEST
+    response = render(request, 'password.html', language, status=status,
+        private=True, csrf_token=token, email=email, token=reset_token,
+        error=error, done=done)
+    return portal.set_anonymous_csrf_cookie(request, response, token)
+
+
+def _provider_services(pool, party):
+    Template = pool.get('product.template')
+    return Template.search([
+            ('hb_provider', '=', party.id),
+            ], order=[('name', 'ASC'), ('id', 'ASC')])
+
+
+def _own_service(pool, session, service_id):
+    "Return the provider's own service with service_id, or None"
+    Template = pool.get('product.template')
+    services = Template.search([
+            ('id', '=', service_id),
+            ('hb_provider', '=', session.party.id),
+            ], limit=1)
+    return services[0] if services else None
+
+
+@app.route('/<database_name>/hb/provider', methods=['GET'])
+@with_pool
+@with_transaction(readonly=False)
+@provider_page
+def portal_home(request, pool, session, language):
+    message = {
+        'bank': 'msg_page_bank_requested',
+        }.get(request.args.get('done'))
+    return _portal_home(request, pool, session, language, message=message)
+
+
+def _portal_home(request, pool, session, language, error=None,
+        status=HTTPStatus.OK, message=None, form=None):
+    Contract = pool.get('hb.provider.contract')
+    Proposal = pool.get('hb.service.price.proposal')
+    BankChange = pool.get('hb.provider.bank.change')
+    WebUser = pool.get('web.user')
+    party = session.party
+    return render(request, 'portal_home.html', language, status=status,
+        session=session, error=error, form=form or {},
+        message=Translator(language)(message) if message else None,
+        contracts=Contract.search([('provider', '=', party.id)]),
+        services=_provider_services(pool, party),
+        proposals=Proposal.search([
+                ('service.hb_provider', '=', party.id),
+                ], limit=20),
+        bank_account=party.hb_bank_account,
+        bank_changes=BankChange.search([
+                ('party', '=', party.id),
+                ], limit=5),
+        users=WebUser.search([('party', '=', party.id)]))
+
+
+def _check_active(pool, session, translate):
+    "Return the error message when the provider may not propose"
+    Contract = pool.get('hb.provider.contract')
+    if not Contract.get_active(session.party):
+        return translate('msg_page_portal_not_active')
+
+
+@app.route('/<database_name>/hb/provider/service/<int:service_id>',
+    methods=['GET', 'POST'])
+@with_pool
+@with_transaction(readonly=False)
+@provider_page
+def portal_service(request, pool, session, language, service_id):
+    Proposal = pool.get('hb.service.price.proposal')
+    translate = Translator(language)
+    service = _own_service(pool, session, service_id)
+    if not service:
+        return _not_found(request, language, session)
+    error, status, message = None, HTTPStatus.OK, None
+    if request.method == 'POST':
+        price = _price(request.form.get('price'))
+        error = _check_active(pool, session, translate)
+        if not error and price is None:
+            error = translate('msg_page_price_invalid')
+        if not error:
+            try:
+                Proposal.create([{
+                            'service': service.id,
+                            'price': price,
+                            'note': request.form.get('note', '').strip(),
+                            'web_user': session.user.id,
+                            }])
+            except UserError as exception:
+                portal.rollback()
+                error = _error_message(exception)
+            else:
+                return portal.secure(redirect(portal.url_for(
+                            request, 'provider/service/%d' % service.id,
+                            language, done='proposed')), private=True)
+        status = HTTPStatus.BAD_REQUEST
+    elif request.args.get('done') == 'proposed':
+        message = translate('msg_page_price_proposed')
+    return render(request, 'portal_service.html', language, status=status,
+        session=session, service=service, error=error, message=message,
+        proposals=Proposal.search([('service', '=', service.id)]),
+        form=request.form)
+
+
+@app.route('/<database_name>/hb/provider/service/new',
+    methods=['GET', 'POST'])
+@with_pool
+@with_transaction(readonly=False)
+@provider_page
+def portal_service_new(request, pool, session, language):
+    Template = pool.get('product.template')
+    Product = pool.get('product.product')
+    Contract = pool.get('hb.provider.contract')
+    Category = pool.get('hb.service.category')
+    translate = Translator(language)
+    contracts = Contract.get_active(session.party)
+    categories = [c for c in Category.search([])
+        if any(k.covers_category(c) for k in contracts)]
+    error, status = None, HTTPStatus.OK
+    if request.method == 'POST':
+        error = _check_active(pool, session, translate)
+        name = request.form.get('name', '').strip()
+        category = _browse_active(Category, _int(request.form.get('category')))
+        price = _price(request.form.get('price'))
+        if not error and (not name or category not in categories):
+            error = translate('msg_page_service_incomplete')
+        if not error and price is None:
+            error = translate('msg_page_price_invalid')
+        if not error:
+            contract = contracts[0]
+            languages = [lang for lang in request.form.getlist('languages')
+                if lang in {'fi', 'sv', 'en'}]
+            try:
+                template = Template(
+                    name=name, type='service',
+                    default_uom=Template.hb_default_uom(category.unit),
+                    list_price=price, hb_provider=session.party,
+                    hb_contract=contract, hb_category=category,
+                    hb_unit=category.unit,
+                    hb_customer_groups=contract.customer_groups,
+                    hb_municipalities=contract.municipalities,
+                    hb_languages=languages or ['fi'],
+                    hb_description=request.form.get(
+                        'description', '').strip(),
+                    hb_state='proposed', products=[Product()])
+                template.save()
+            except UserError as exception:
+                portal.rollback()
+                error = _error_message(exception)
+            else:
+                return portal.secure(redirect(portal.url_for(
+                            request, 'provider/service/%d' % template.id,
+                            language)), private=True)
+        status = HTTPStatus.BAD_REQUEST
+    return render(request, 'portal_service_new.html', language,
+        status=status, session=session, error=error, form=request.form,
+        categories=categories)
+
+
+@app.route('/<database_name>/hb/provider/bank', methods=['POST'])
+@with_pool
+@with_transaction(readonly=False)
+@provider_page
+def portal_bank(request, pool, session, language):
+    BankChange = pool.get('hb.provider.bank.change')
+    try:
+        BankChange.create([{
+                    'party': session.party.id,
+                    'iban': request.form.get('iban', '').strip(),
+                    'bic': request.form.get('bic', '').strip(),
+                    'web_user': session.user.id,
+                    }])
+    except UserError as exception:
+        portal.rollback()
+        return _portal_home(request, pool, session, language,
+            error=_error_message(exception), status=HTTPStatus.BAD_REQUEST,
+            form=request.form)
+    return portal.secure(redirect(portal.url_for(
+                request, 'provider', language, done='bank')), private=True)
