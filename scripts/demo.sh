@@ -34,7 +34,7 @@ if [ ! -f "$READY" ]; then
     umask 022
     # Progress: one line per module as trytond-admin loads it; the full log
     # is var/log/demo-init.log.
-    TRYTONPASSFILE="$PASSFILE" "$VENV/bin/trytond-admin" -v -d "$DB" \
+    TRYTONPASSFILE="$PASSFILE" "$VENV/bin/trytond-admin" -vv -d "$DB" \
         -u "${MODULES[@]}" --activate-dependencies -l fi en \
         --email admin@hb-demo.invalid > "$ROOT/var/log/demo-init.log" 2>&1 &
     admin_pid=$!

@@ -50,7 +50,8 @@ ensure_venv() {
     "$VENV/bin/python" -m pip install --progress-bar on -r "$ROOT/requirements.txt"
     local editable=()
     for m in "${MODULES[@]}"; do editable+=(-e "$ROOT/addons/$m"); done
-    "$VENV/bin/python" -m pip install -q --no-deps "${editable[@]}"
+    # (PYTHONWARNINGS quiets setuptools' long notes about editable installs)
+    PYTHONWARNINGS=ignore "$VENV/bin/python" -m pip install -q --no-deps "${editable[@]}"
     echo "$want" > "$stamp"
 }
 
