@@ -252,6 +252,10 @@ class Application(Workflow, ModelSQL, ModelView):
                     values[field] = format_(values[field])
                 except Exception:
                     pass  # validate refuses it with its message
+        if mode == 'create' and values.get('business_id') and (
+                values.get('state', 'draft') in OPEN_STATES):
+            # Before the SQL constraint, with a clearer message
+            cls._check_open_duplicate(values['business_id'])
         return values
 
     @classmethod
@@ -286,17 +290,21 @@ class Application(Workflow, ModelSQL, ModelView):
         for application in applications:
             if application.state not in OPEN_STATES:
                 continue
-            others = cls.search([
-                    ('business_id', '=', application.business_id),
-                    ('state', 'in', OPEN_STATES),
-                    ('id', '!=', application.id),
-                    ], limit=1)
-            if others:
-                other, = others
-                raise DuplicateApplication(gettext(
-                        'hb_marketplace.msg_application_duplicate_open',
-                        business_id=application.business_id,
-                        application=other.rec_name))
+            cls._check_open_duplicate(
+                application.business_id, application.id)
+
+    @classmethod
+    def _check_open_duplicate(cls, business_id, exclude_id=None):
+        others = cls.search([
+                ('business_id', '=', business_id),
+                ('state', 'in', OPEN_STATES),
+                ('id', '!=', exclude_id),
+                ], limit=1)
+        if others:
+            other, = others
+            raise DuplicateApplication(gettext(
+                    'hb_marketplace.msg_application_duplicate_open',
+                    business_id=business_id, application=other.rec_name))
 
     @classmethod
     def check_modification(cls, mode, applications, values=None,
@@ -533,7 +541,7 @@ class Application(Workflow, ModelSQL, ModelView):
 
     def get_services(self):
         "Return the catalogue services of the application (unsaved)"
-        return [line.get_template() for line in self.services]
+        return [line.get_template(self) for line in self.services]
 
     def get_password_url(self):
         "Return the link where the provider's login chooses its password"
@@ -630,12 +638,13 @@ class ApplicationService(ModelSQL, ModelView):
         Template.check_hb_price(
             self.price, self.category.get_price_cap(), self.name)
 
-    def get_template(self):
+    def get_template(self, application=None):
         "Return the catalogue service of this line (unsaved)"
         pool = Pool()
         Template = pool.get('product.template')
         Product = pool.get('product.product')
-        application = self.application
+        if application is None:
+            application = self.application
         template = Template(
             name=self.name, type='service',
             default_uom=Template.hb_default_uom(self.unit),

@@ -284,6 +284,17 @@ def remove_session_cookie(request, response):
     return response
 
 
+def company_context(pool):
+    """Return the context of the company (the wellbeing area) whose prices
+    the pages show: the context's, else the first company"""
+    context = Transaction().context
+    if context.get('company'):
+        return {}
+    Company = pool.get('company.company')
+    companies = Company.search([], limit=1, order=[('id', 'ASC')])
+    return {'company': companies[0].id} if companies else {}
+
+
 def public_page(func):
     """Decorate a public page: func(request, pool, language, ...) runs in
     the page language; 404 when the database lacks the marketplace"""
@@ -294,7 +305,8 @@ def public_page(func):
             return secure(Response(
                     'Not Found', status=HTTPStatus.NOT_FOUND,
                     content_type='text/plain'))
-        with Transaction().set_context(language=language):
+        with Transaction().set_context(
+                language=language, **company_context(pool)):
             return func(request, pool, language, *args, **kwargs)
     return wrapper
 
@@ -310,7 +322,8 @@ def provider_page(func):
             return secure(Response(
                     'Not Found', status=HTTPStatus.NOT_FOUND,
                     content_type='text/plain'))
-        with Transaction().set_context(language=language):
+        with Transaction().set_context(
+                language=language, **company_context(pool)):
             session = get_session(request, pool)
             if session is None:
                 response = redirect(url_for(

@@ -6,11 +6,12 @@ from decimal import Decimal
 from sql import Literal
 from sql.aggregate import Avg, Count
 from sql.operators import Equal
+from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import Exclude, ModelSQL, ModelView, Workflow, fields
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Bool, Eval
-from trytond.tools import grouped_slice, reduce_ids
+from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
 from trytond.modules.hb_budget.master import UNITS
@@ -139,10 +140,11 @@ class Template(metaclass=PoolMeta):
         result = {n: {t.id: None for t in templates} for n in names}
         if 'hb_rating_count' in result:
             result['hb_rating_count'] = {t.id: 0 for t in templates}
-        for sub_ids in grouped_slice([t.id for t in templates]):
+        for sub_ids in grouped_slice(
+                [t.id for t in templates], backend.MAX_QUERY_PARAMS):
             cursor.execute(*rating.select(
                     rating.service, Avg(rating.rating), Count(Literal('*')),
-                    where=reduce_ids(rating.service, sub_ids),
+                    where=rating.service.in_(list(sub_ids)),
                     group_by=[rating.service]))
             for service, average, count in cursor:
                 if 'hb_rating' in result:
@@ -225,7 +227,7 @@ class Template(metaclass=PoolMeta):
         domain = cls.hb_catalogue_domain(municipality, customer_group, date)
         if category:
             domain.append(('hb_category', 'child_of', [
-                        getattr(category, 'id', category)]))
+                        getattr(category, 'id', category)], 'parent'))
         templates = cls.search(domain)
         return [t for t in templates
             if t.hb_contract.covers_category(t.hb_category)]

@@ -26,7 +26,6 @@ class Rating(ModelSQL, ModelView):
         searcher='search_provider')
     rating = fields.Integer(
         "Rating", required=True,
-        domain=[('rating', '>=', 1), ('rating', '<=', 5)],
         help="From 1 (poor) to 5 (excellent).")
     comment = fields.Text("Comment")
     date = fields.Date("Date", required=True)

@@ -4,6 +4,8 @@
 
 The same libraries Tryton uses for party identifiers (python-stdnum),
 phone numbers (phonenumbers) and emails, with the marketplace's messages."""
+import re
+
 from stdnum import bic as stdnum_bic
 from stdnum import iban as stdnum_iban
 from stdnum.eu import vat as stdnum_vat
@@ -29,6 +31,9 @@ try:
 except ImportError:  # pragma: no cover
     phonenumbers = None
 
+# A minimal check for when email-validator is not installed (then
+# Tryton's validate_email accepts anything)
+EMAIL_PATTERN = re.compile(r'^[^@\s<>"]+@[^@\s<>"]+\.[^@\s<>".]+$')
 LANGUAGES = [
     ('fi', "Finnish"),
     ('sv', "Swedish"),
@@ -78,6 +83,8 @@ def format_email(value):
     "Return the email address normalized or raise InvalidEmail"
     value = (value or '').strip()
     try:
+        if not EMAIL_PATTERN.match(value):
+            raise EmailNotValidError(value)
         validate_email(value)
     except EmailNotValidError as exception:
         raise InvalidEmail(gettext(
