@@ -268,7 +268,7 @@ def _check_application_form(pool, values, translate):
     if not values['customer_groups'][0][1]:
         return translate('msg_page_apply_no_customer_group')
     if not values['rulebook_accepted']:
-        return translate('msg_page_apply_rulebook')
+        return translate('msg_page_apply_rulebook_required')
 
 
 def _save_attachments(pool, request, application, translate):
