@@ -5,21 +5,24 @@
 # A second run reuses everything and starts in seconds. Ctrl-C stops it.
 source "$(dirname "$0")/lib.sh"
 
+# HB_DEMO_VAR and HB_DEMO_LISTEN let tests run a demo beside yours.
 DB="${HB_DEMO_DB:-hb_demo}"
-DB_DIR="$ROOT/var/db"
-PASSFILE="$ROOT/var/admin-password"
+VAR="${HB_DEMO_VAR:-$ROOT/var}"
+LISTEN="${HB_DEMO_LISTEN:-127.0.0.1:8000}"
+DB_DIR="$VAR/db"
+PASSFILE="$VAR/admin-password"
 READY="$DB_DIR/$DB.ready"
 
 cd "$ROOT"
-mkdir -p "$DB_DIR" "$ROOT/var/log"
+mkdir -p "$DB_DIR" "$VAR/log"
 # config/trytond.conf with its checkout-relative paths made absolute (trytond
 # reads the file after the environment, and SQLite needs an absolute path).
 sed -e "s|^path = var/db|path = $DB_DIR|" \
     -e "s|^root = .cache/sao/package|root = $SAO_DIR|" \
-    -e "s|'var/log/|'$ROOT/var/log/|" \
-    "$ROOT/config/trytond.conf" > "$ROOT/var/trytond.conf"
-sed -e "s|'var/log/|'$ROOT/var/log/|" "$ROOT/config/logging.conf" > "$ROOT/var/logging.conf"
-export TRYTOND_CONFIG="$ROOT/var/trytond.conf"
+    -e "s|^listen = 127.0.0.1:8000|listen = $LISTEN|" \
+    "$ROOT/config/trytond.conf" > "$VAR/trytond.conf"
+sed -e "s|'var/log/|'$VAR/log/|" "$ROOT/config/logging.conf" > "$VAR/logging.conf"
+export TRYTOND_CONFIG="$VAR/trytond.conf"
 
 ensure_venv
 ensure_sao
@@ -36,15 +39,15 @@ if [ ! -f "$READY" ]; then
     # is var/log/demo-init.log.
     TRYTONPASSFILE="$PASSFILE" "$VENV/bin/trytond-admin" -vv -d "$DB" \
         -u "${MODULES[@]}" --activate-dependencies -l fi en \
-        --email admin@hb-demo.invalid > "$ROOT/var/log/demo-init.log" 2>&1 &
+        --email admin@hb-demo.invalid > "$VAR/log/demo-init.log" 2>&1 &
     admin_pid=$!
-    tail -n +1 -f "$ROOT/var/log/demo-init.log" --pid="$admin_pid" 2>/dev/null \
+    tail -n +1 -f "$VAR/log/demo-init.log" --pid="$admin_pid" 2>/dev/null \
         | grep --line-buffered -E 'trytond.modules [a-z_]+ load$' \
         | awk '{n++; printf "    [%2d] %s\n", n, $(NF-1); fflush()}' || true
     if ! wait "$admin_pid"; then
         rm -f "$DB_DIR/$DB.sqlite"
-        tail -30 "$ROOT/var/log/demo-init.log" >&2
-        die "creating the database failed; see var/log/demo-init.log"
+        tail -30 "$VAR/log/demo-init.log" >&2
+        die "creating the database failed; see $VAR/log/demo-init.log"
     fi
     step "Loading the demo data"
     "$VENV/bin/python" "$ROOT/scripts/demo_data.py" "$DB"
@@ -57,15 +60,16 @@ elif [ "$(cat "$READY")" != "$HASH" ]; then
     echo "$HASH" > "$READY"
 fi
 
-step "Serving the demo on http://127.0.0.1:8000/ (Ctrl-C stops it)"
-echo "    Web client:        http://127.0.0.1:8000/#$DB"
+URL="http://$LISTEN"
+step "Serving the demo on $URL/ (Ctrl-C stops it)"
+echo "    Web client:        $URL/#$DB"
 echo "    User:              admin"
 if [ -n "${NEW_PASSWORD:-}" ]; then
-    echo "    Password:          $(cat "$PASSFILE")   (shown once; kept in var/admin-password)"
+    echo "    Password:          $(cat "$PASSFILE")   (shown once; kept in ${PASSFILE#$ROOT/})"
 else
-    echo "    Password:          in var/admin-password"
+    echo "    Password:          in ${PASSFILE#$ROOT/}"
 fi
-echo "    Public catalogue:  http://127.0.0.1:8000/$DB/hb/catalogue"
-echo "    Provider portal:   http://127.0.0.1:8000/$DB/hb/provider"
-echo "    Client page:       http://127.0.0.1:8000/$DB/hb/client"
-exec "$VENV/bin/trytond" --logconf "$ROOT/var/logging.conf" -d "$DB"
+echo "    Public catalogue:  $URL/$DB/hb/catalogue"
+echo "    Provider portal:   $URL/$DB/hb/provider"
+echo "    Client page:       $URL/$DB/hb/client"
+exec "$VENV/bin/trytond" --logconf "$VAR/logging.conf" -d "$DB"

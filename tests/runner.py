@@ -7,7 +7,8 @@
 Loads each module's tests/test_*.py through unittest's loader, which
 honours ``load_tests`` (so the .rst scenarios really run, unlike plain
 pytest), then the test_*.py files of this folder. --quick leaves out the
-tests that need a browser or a served web client (test_browser*.py).
+slow ones: test_browser*.py (a browser and a served web client) and
+test_demo*.py (the demo command).
 NAME limits the run to test modules whose dotted name contains NAME.
 The last line is "N passed, N failed, N skipped"; the exit code is 1 on
 any failure or error, or when no test ran.
@@ -32,7 +33,7 @@ def test_module_names(quick=False):
             names.append('trytond.modules.%s.tests.%s' % (module, name))
     for path in sorted(glob.glob(os.path.join(ROOT, 'tests', 'test_*.py'))):
         name = os.path.splitext(os.path.basename(path))[0]
-        if quick and name.startswith('test_browser'):
+        if quick and name.startswith(('test_browser', 'test_demo')):
             continue
         names.append('tests.%s' % name)
     return names

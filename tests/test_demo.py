@@ -1,0 +1,149 @@
+# This file is part of the HB (henkilökohtainen budjetti) modules for Tryton.
+# Licensed under the GNU GPL v3 or later; see LICENSE at the repository root.
+"""The demo command (scripts/demo.sh, README's first command), end to end.
+
+Runs it in a temporary folder on a free port: it must create the SQLite
+database with Finnish and English and the demo data, serve sao, accept
+common.db.login as admin with the generated password, switch the UI between
+Finnish and English, stop on Ctrl-C (SIGINT), and start again in seconds."""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import unittest
+import urllib.request
+
+from tests.browser import ARTIFACTS, ROOT, free_port
+
+START_TIMEOUT = 600
+
+
+class DemoCommandTestCase(unittest.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        cls.var = tempfile.mkdtemp(prefix='hb-demo-test-')
+        cls.port = free_port()
+        cls.url = 'http://127.0.0.1:%d' % cls.port
+        cls.env = {k: v for k, v in os.environ.items()
+            if not k.startswith(('TRYTOND_', 'DB_'))}
+        cls.env.update({
+                'HB_DEMO_VAR': cls.var,
+                'HB_DEMO_LISTEN': '127.0.0.1:%d' % cls.port,
+                })
+        os.makedirs(ARTIFACTS, exist_ok=True)
+        cls.process, cls.cold_seconds = cls.start('demo-cold')
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.stop(cls.process)
+        shutil.rmtree(cls.var, ignore_errors=True)
+
+    @classmethod
+    def start(cls, name):
+        log = open(os.path.join(ARTIFACTS, name + '.log'), 'wb')
+        start = time.monotonic()
+        process = subprocess.Popen(
+            ['bash', os.path.join(ROOT, 'scripts', 'demo.sh')],
+            cwd=ROOT, env=cls.env, stdout=log, stderr=subprocess.STDOUT)
+        while time.monotonic() - start < START_TIMEOUT:
+            if process.poll() is not None:
+                raise RuntimeError('the demo command exited with %s; see %s'
+                    % (process.returncode, log.name))
+            try:
+                with urllib.request.urlopen(cls.url + '/', timeout=5):
+                    return process, time.monotonic() - start
+            except OSError:
+                time.sleep(0.5)
+        cls.stop(process)
+        raise RuntimeError(
+            'the demo did not serve within %s s' % START_TIMEOUT)
+
+    @staticmethod
+    def stop(process, timeout=20):
+        "Stop as Ctrl-C does; return the seconds it took"
+        start = time.monotonic()
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+                raise
+        return time.monotonic() - start
+
+    def rpc(self, method, *params, session=None):
+        request = urllib.request.Request(
+            '%s/hb_demo/rpc/' % self.url,
+            data=json.dumps({'id': 1, 'method': method, 'params': params})
+            .encode('utf-8'),
+            headers={'Content-Type': 'application/json'})
+        if session:
+            request.add_header('Authorization', session)
+        with urllib.request.urlopen(request, timeout=60) as response:
+            result = json.loads(response.read())
+        self.assertFalse(result.get('error'), result.get('error'))
+        return result['result']
+
+    def login(self):
+        import base64
+        with open(os.path.join(self.var, 'admin-password')) as fp:
+            password = fp.read().strip()
+        self.assertGreaterEqual(len(password), 12)
+        user_id, token, *_ = self.rpc(
+            'common.db.login', 'admin', {'password': password}, 'fi')
+        return 'Session ' + base64.b64encode(
+            ('admin:%s:%s' % (user_id, token)).encode()).decode()
+
+    def top_menus(self, session, language):
+        menus = self.rpc('model.ir.ui.menu.search_read',
+            [('parent', '=', None)], 0, None, None, ['name'],
+            {'language': language}, session=session)
+        return {m['name'] for m in menus}
+
+    def test_demo(self):
+        "The demo serves sao, logs admin in, speaks Finnish and English"
+        # sao is served at the root
+        with urllib.request.urlopen(self.url + '/') as response:
+            page = response.read().decode('utf-8')
+        self.assertIn('tryton-sao', page)
+
+        session = self.login()
+        # Finnish is the default language, English is available
+        preferences = self.rpc(
+            'model.res.user.get_preferences', False, {}, session=session)
+        self.assertEqual(preferences['language'], 'fi')
+        languages = self.rpc('model.ir.lang.search_read',
+            [('translatable', '=', True)], 0, None, None, ['code'], {},
+            session=session)
+        self.assertEqual({lang['code'] for lang in languages}, {'fi', 'en'})
+        self.assertIn(
+            "Henkilökohtainen budjetti", self.top_menus(session, 'fi'))
+        self.assertIn("Personal Budgets", self.top_menus(session, 'en'))
+
+        # Switch the UI to English and back, as the preferences dialog does
+        self.rpc('model.res.user.set_preferences', {'language': 'en'}, {},
+            session=session)
+        preferences = self.rpc(
+            'model.res.user.get_preferences', False, {}, session=session)
+        self.assertEqual(preferences['language'], 'en')
+        self.rpc('model.res.user.set_preferences', {'language': 'fi'}, {},
+            session=session)
+
+        # The Kainuu demo data is there
+        self.assertEqual(self.rpc('model.hb.municipality.search_count',
+                [], {}, session=session), 8)
+
+        # Ctrl-C stops it; the second start reuses everything
+        self.assertLess(self.stop(self.process), 20)
+        self.assertIsNotNone(self.process.poll())
+        process, warm_seconds = self.start('demo-warm')
+        type(self).process = process
+        print('\n    demo: cold start %.1f s, warm start %.1f s' % (
+                self.cold_seconds, warm_seconds))
+        self.assertLess(warm_seconds, 30)
+        self.login()
