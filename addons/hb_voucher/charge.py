@@ -1,0 +1,786 @@
+# This file is part of the HB (henkilökohtainen budjetti) modules for Tryton.
+# Licensed under the GNU GPL v3 or later; see LICENSE at the repository root.
+"""Charges of personal budgets at the point of service.
+
+request → (one-time code by SMS) → confirm: capture and a done sale of the
+provider's sale point in one transaction → posted in batches by a
+scheduled task → billed to the wellbeing area by a vendor bill.
+The same idempotency key of a provider never charges twice."""
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+from collections import defaultdict
+from decimal import Decimal, InvalidOperation
+
+from sql import For, Null
+from sql.operators import Equal
+from trytond.i18n import gettext
+from trytond.model import (
+    Exclude,
+    Index,
+    ModelSQL,
+    ModelView,
+    Workflow,
+    fields,
+)
+from trytond.modules.currency.fields import Monetary
+from trytond.pool import Pool
+from trytond.pyson import Eval
+from trytond.transaction import Transaction, without_check_access
+from trytond.wizard import Button, StateTransition, StateView, Wizard
+
+from trytond.modules.hb_budget.exceptions import (
+    BudgetInsufficientError,
+    BudgetPeriodError,
+    BudgetStateError,
+)
+from trytond.modules.hb_budget.party import normalize_mobile
+
+from . import sms
+from .exceptions import ChargeError, ChargeModificationError
+
+STATES = [
+    ('requested', "Requested"),
+    ('captured', "Captured"),
+    ('cancelled', "Cancelled"),
+    ('expired', "Expired"),
+    ]
+KINDS = [
+    ('charge', "Charge"),
+    ('refund', "Refund"),
+    ]
+CODE_DIGITS = 6
+ZERO = Decimal('0.00')
+
+
+def error(code, persist=False, status=400, **variables):
+    "Return the ChargeError of code with its message"
+    return ChargeError(
+        code, gettext('hb_voucher.msg_charge_%s' % code, **variables),
+        persist=persist, status=status)
+
+
+def hash_code(code, salt):
+    return hashlib.sha256(
+        ('%s:%s' % (salt, code)).encode('utf-8')).hexdigest()
+
+
+def parse_quantity(value, maximum):
+    """Return value as a positive Decimal quantity of at most 2 decimals
+    and at most maximum, or raise ChargeError(invalid_quantity)"""
+    if isinstance(value, bool) or not isinstance(
+            value, (int, float, str, Decimal)):
+        raise error('invalid_quantity', quantity=value)
+    try:
+        quantity = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        raise error('invalid_quantity', quantity=value) from None
+    if (not quantity.is_finite() or quantity <= 0 or quantity > maximum
+            or quantity != quantity.quantize(Decimal('0.01'))):
+        raise error('invalid_quantity', quantity=value)
+    return quantity
+
+
+class Charge(Workflow, ModelSQL, ModelView):
+    __name__ = 'hb.charge'
+    __string__ = "Personal Budget Charge"
+    _rec_name = 'number'
+
+    number = fields.Char("Number", readonly=True)
+    company = fields.Many2One(
+        'company.company', "Company", required=True, readonly=True)
+    kind = fields.Selection(KINDS, "Kind", required=True, readonly=True)
+    origin = fields.Many2One(
+        'hb.charge', "Refunded Charge", readonly=True, ondelete='RESTRICT',
+        states={
+            'invisible': Eval('kind') != 'refund',
+            })
+    reason = fields.Text(
+        "Reason", readonly=True,
+        states={
+            'invisible': Eval('kind') != 'refund',
+            })
+    provider = fields.Many2One(
+        'party.party', "Provider", required=True, readonly=True,
+        ondelete='RESTRICT')
+    contract = fields.Many2One(
+        'hb.provider.contract', "Contract", required=True, readonly=True,
+        ondelete='RESTRICT')
+    sale_point = fields.Many2One(
+        'sale.point', "Sale Point", required=True, readonly=True,
+        ondelete='RESTRICT')
+    client = fields.Many2One(
+        'party.party', "Client", required=True, readonly=True,
+        ondelete='RESTRICT')
+    representative = fields.Many2One(
+        'hb.client.representative', "Representative", readonly=True,
+        ondelete='RESTRICT',
+        help="The representative whose phone number was given.")
+    mobile = fields.Char(
+        "Mobile", readonly=True,
+        help="The phone number given at the point of service.")
+    budget = fields.Many2One(
+        'hb.budget', "Budget", required=True, readonly=True,
+        ondelete='RESTRICT')
+    date = fields.Date("Date", required=True, readonly=True)
+    currency = fields.Function(
+        fields.Many2One('currency.currency', "Currency"), 'get_currency')
+    lines = fields.One2Many(
+        'hb.charge.line', 'charge', "Lines", readonly=True)
+    amount = Monetary(
+        "Amount", currency='currency', digits='currency', required=True,
+        readonly=True,
+        help="Negative for refunds.")
+    idempotency_key = fields.Char(
+        "Idempotency Key", readonly=True, strip=False,
+        help="The provider's key of the request: "
+        "the same key never charges twice.")
+    code_hash = fields.Char("Code Hash", readonly=True)
+    attempts = fields.Integer("Wrong Codes", readonly=True)
+    expires_at = fields.Timestamp("Expires At", readonly=True)
+    captured_at = fields.Timestamp("Captured At", readonly=True)
+    cancelled_at = fields.Timestamp("Cancelled At", readonly=True)
+    sale = fields.Many2One(
+        'sale.point.sale', "Sale", readonly=True, ondelete='RESTRICT')
+    posted = fields.Function(
+        fields.Boolean("Posted"), 'get_posted', searcher='search_posted')
+    invoice_line = fields.Many2One(
+        'account.invoice.line', "Vendor Bill Line", readonly=True,
+        ondelete='RESTRICT')
+    invoice = fields.Function(
+        fields.Many2One('account.invoice', "Vendor Bill"), 'get_invoice')
+    refunds = fields.One2Many(
+        'hb.charge', 'origin', "Refunds", readonly=True)
+    refunded_amount = fields.Function(Monetary(
+            "Refunded", currency='currency', digits='currency'),
+        'get_refunded_amount')
+    state = fields.Selection(
+        STATES, "State", required=True, readonly=True, sort=False)
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('idempotency_key_unique',
+                Exclude(t, (t.provider, Equal), (t.idempotency_key, Equal),
+                    where=t.idempotency_key != Null),
+                'hb_voucher.msg_charge_idempotency_key_unique'),
+            ]
+        cls._sql_indexes.update({
+                Index(t, (t.provider, Index.Range()),
+                    (t.date, Index.Range())),
+                Index(t, (t.client, Index.Range()),
+                    (t.date, Index.Range())),
+                Index(t, (t.state, Index.Equality(cardinality='low')),
+                    (t.expires_at, Index.Range()),
+                    where=t.state == 'requested'),
+                Index(t, (t.provider, Index.Range()),
+                    where=(t.state.in_(['captured', 'cancelled'])
+                        & (t.invoice_line == Null))),
+                })
+        cls._order = [('id', 'DESC')]
+        cls._transitions |= {
+            ('requested', 'captured'),
+            ('requested', 'cancelled'),
+            ('requested', 'expired'),
+            ('captured', 'cancelled'),
+            }
+        cls._buttons.update({
+                'refund_wizard': {
+                    'invisible': ((Eval('state') != 'captured')
+                        | (Eval('kind') != 'charge')),
+                    'depends': ['state', 'kind'],
+                    },
+                })
+
+    @classmethod
+    def default_kind(cls):
+        return 'charge'
+
+    @classmethod
+    def default_state(cls):
+        return 'requested'
+
+    @classmethod
+    def default_attempts(cls):
+        return 0
+
+    @classmethod
+    def default_company(cls):
+        return Transaction().context.get('company')
+
+    def get_currency(self, name):
+        return self.company.currency.id
+
+    @classmethod
+    def get_posted(cls, charges, name):
+        return {c.id: bool(c.sale and c.sale.state == 'posted')
+            for c in charges}
+
+    @classmethod
+    def search_posted(cls, name, clause):
+        _, operator, value = clause
+        posted = (operator == '=') == bool(value)
+        if posted:
+            return [('sale.state', '=', 'posted')]
+        return ['OR', ('sale', '=', None), ('sale.state', '!=', 'posted')]
+
+    def get_invoice(self, name):
+        return self.invoice_line.invoice.id if self.invoice_line else None
+
+    @classmethod
+    def get_refunded_amount(cls, charges, name):
+        result = {}
+        for charge in charges:
+            result[charge.id] = -sum(
+                (r.amount for r in charge.refunds if r.state == 'captured'),
+                ZERO)
+        return result
+
+    def get_rec_name(self, name):
+        return self.number or '(%s)' % self.id
+
+    @classmethod
+    def search_rec_name(cls, name, clause):
+        return [('number',) + tuple(clause[1:])]
+
+    @classmethod
+    def check_modification(cls, mode, charges, values=None, external=False):
+        super().check_modification(
+            mode, charges, values=values, external=external)
+        if mode == 'delete':
+            raise ChargeModificationError(gettext(
+                    'hb_voucher.msg_charge_delete'))
+
+    # Helpers
+
+    @classmethod
+    def _now(cls):
+        return dt.datetime.now()
+
+    @classmethod
+    def _config(cls):
+        return Pool().get('hb.configuration')(1)
+
+    @classmethod
+    def _lock_rows(cls, ids):
+        "Lock the rows of ids (waiting for other transactions)"
+        transaction = Transaction()
+        if not ids or not transaction.database.has_select_for():
+            return
+        table = cls.__table__()
+        cursor = transaction.connection.cursor()
+        cursor.execute(*table.select(
+                table.id, where=table.id.in_(sorted(ids)),
+                order_by=[table.id.asc],
+                for_=For('UPDATE')))
+        cursor.fetchall()
+
+    @classmethod
+    def _set_number(cls):
+        pool = Pool()
+        ModelData = pool.get('ir.model.data')
+        Sequence = pool.get('ir.sequence')
+        sequence = Sequence(ModelData.get_id('hb_voucher', 'sequence_charge'))
+        return sequence.get()
+
+    @classmethod
+    def identify(cls, mobile):
+        """Return (client, representative) identified by the mobile phone
+        number or raise ChargeError: exactly one client or representative
+        allowed to confirm charges must have it"""
+        pool = Pool()
+        Party = pool.get('party.party')
+        Representative = pool.get('hb.client.representative')
+        number = normalize_mobile(mobile) if isinstance(mobile, str) else None
+        if not number:
+            raise error('phone_invalid', mobile=mobile)
+        with without_check_access():
+            clients = Party.search([
+                    ('hb_client', '=', True),
+                    ('hb_mobile', '=', number),
+                    ('active', '=', True),
+                    ], limit=2)
+            representatives = Representative.search([
+                    ('mobile', '=', number),
+                    ('may_confirm_charges', '=', True),
+                    ('client.active', '=', True),
+                    ], limit=2)
+        found = [(c, None) for c in clients] + [
+            (r.client, r) for r in representatives]
+        if not found:
+            raise error('phone_unknown', mobile=number)
+        if len(found) > 1:
+            raise error('phone_ambiguous', mobile=number)
+        return found[0]
+
+    @classmethod
+    def find_by_key(cls, provider, key):
+        if not key:
+            return None
+        charges = cls.search([
+                ('provider', '=', int(provider)),
+                ('idempotency_key', '=', key),
+                ], limit=1)
+        return charges[0] if charges else None
+
+    @classmethod
+    def _budget_line(cls, budget, category):
+        "Return the line of budget for category or its nearest parent"
+        lines = {line.category: line for line in budget.lines}
+        while category:
+            if category in lines:
+                return lines[category]
+            category = category.parent
+        return None
+
+    # The charge flow
+
+    @classmethod
+    def request(cls, provider, mobile, items, idempotency_key=None,
+            date=None):
+        """Request a charge of the client with mobile by provider for
+        items [(product, quantity)]: reserve the amount and send the
+        one-time code. Return (charge, created): the same idempotency key
+        returns the first charge without charging again."""
+        pool = Pool()
+        Date = pool.get('ir.date')
+        Party = pool.get('party.party')
+        Product = pool.get('product.product')
+        Contract = pool.get('hb.provider.contract')
+        Budget = pool.get('hb.budget')
+        Line = pool.get('hb.charge.line')
+        config = cls._config()
+        provider = Party(int(provider))
+        if date is None:
+            date = Date.today()
+        if idempotency_key is not None:
+            if (not isinstance(idempotency_key, str)
+                    or not 0 < len(idempotency_key) <= 255):
+                raise error('invalid_request')
+            charge = cls.find_by_key(provider, idempotency_key)
+            if charge:
+                return charge, False
+        if not isinstance(items, (list, tuple)) or not items:
+            raise error('invalid_request')
+        quantities = []
+        for item in items:
+            try:
+                product, quantity = item
+                product = int(product)
+            except (TypeError, ValueError):
+                raise error('invalid_request') from None
+            quantities.append((product, parse_quantity(
+                        quantity, config.hb_max_quantity)))
+
+        client, representative = cls.identify(mobile)
+
+        with without_check_access():
+            contracts = Contract.get_active(provider.id, date)
+        if not contracts:
+            raise error('contract_inactive', provider=provider.rec_name)
+        products = {p.id: p for p in Product.search([
+                    ('id', 'in', [p for p, _ in quantities]),
+                    ('template.hb_provider', '=', provider.id),
+                    ('template.hb_state', '=', 'approved'),
+                    ])}
+        budget = Budget.get_active(client, date)
+        if not budget:
+            raise error('no_active_budget')
+        currency = budget.currency
+        lines = []
+        contract = None
+        for product_id, quantity in quantities:
+            product = products.get(product_id)
+            if not product:
+                raise error('unknown_service', service=product_id)
+            template = product.template
+            category = template.hb_category
+            contract = template.hb_contract
+            if not (contract and contract.covers(
+                        client.hb_municipality,
+                        list(client.hb_customer_groups),
+                        category, date)):
+                raise error('not_covered', service=product.rec_name)
+            budget_line = cls._budget_line(budget, category)
+            if not budget_line or not budget_line.amount:
+                raise error('category_not_in_budget',
+                    category=category.rec_name)
+            price = template.list_price
+            lines.append(Line(
+                    product=product, quantity=quantity, unit_price=price,
+                    amount=currency.round(price * quantity),
+                    budget_line=budget_line))
+        sale_point = contract.get_hb_sale_point()
+        if not sale_point:
+            raise error('not_configured')
+
+        code = '%0*d' % (CODE_DIGITS, secrets.randbelow(10 ** CODE_DIGITS))
+        salt = secrets.token_hex(8)
+        charge = cls(
+            company=budget.company, kind='charge', provider=provider,
+            contract=contract, sale_point=sale_point, client=client,
+            representative=representative, mobile=normalize_mobile(mobile),
+            budget=budget, date=date, lines=lines,
+            amount=sum((line.amount for line in lines), ZERO),
+            idempotency_key=idempotency_key,
+            code_hash='%s$%s' % (salt, hash_code(code, salt)),
+            expires_at=cls._now() + config.get_hb_expiry_delta(),
+            number=cls._set_number(), state='requested')
+        charge.save()
+        charge._update_budget('reserve')
+        charge.send_code(code)
+        return charge, True
+
+    def _budget_amounts(self):
+        "Return the amount of the charge per budget line (sorted by id)"
+        amounts = defaultdict(Decimal)
+        for line in self.lines:
+            amounts[line.budget_line] += abs(line.amount)
+        return sorted(amounts.items(), key=lambda i: i[0].id)
+
+    def _update_budget(self, kind, date=None):
+        pool = Pool()
+        BudgetLine = pool.get('hb.budget.line')
+        method = getattr(BudgetLine, kind)
+        try:
+            for line, amount in self._budget_amounts():
+                if amount:
+                    method(line, amount, origin=str(self), date=date)
+        except BudgetInsufficientError as exception:
+            raise error('insufficient_funds') from exception
+        except (BudgetStateError, BudgetPeriodError) as exception:
+            raise error('no_active_budget') from exception
+
+    def get_language(self):
+        party = (self.representative.party if self.representative
+            else self.client)
+        if party.lang and party.lang.code in {'fi', 'en'}:
+            return party.lang.code
+        return 'fi'
+
+    def _format_amount(self, language):
+        text = '{:,.2f}'.format(self.amount)
+        if language == 'fi':
+            return text.replace(',', '\u00a0').replace('.', ',') + ' €'
+        return '€' + text
+
+    def send_code(self, code):
+        "Send the one-time code to the phone number of the request"
+        language = self.get_language()
+        with Transaction().set_context(language=language):
+            text = gettext('hb_voucher.msg_sms_code',
+                code=code, provider=self.provider.rec_name,
+                amount=self._format_amount(language),
+                minutes=self._config().hb_charge_expiry)
+        sms.send_sms(self.mobile, text)
+
+    def send_receipt(self, message_id):
+        language = self.get_language()
+        with Transaction().set_context(language=language):
+            text = gettext(message_id,
+                number=self.number, provider=self.provider.rec_name,
+                amount=self._format_amount(language))
+        sms.send_sms(self.mobile, text)
+
+    def check_code(self, code):
+        if not self.code_hash or not isinstance(code, str):
+            return False
+        salt, _, digest = self.code_hash.partition('$')
+        return hmac.compare_digest(hash_code(code.strip(), salt), digest)
+
+    @classmethod
+    def confirm(cls, charge, code=None, check_code=True):
+        """Confirm the requested charge with the one-time code (or without
+        when the client confirms it on their own page): capture the
+        reservation and make the sale done, at once.
+
+        A wrong code is counted (the request is cancelled after the
+        maximum number) and an expired request released: those refusals
+        raise a ChargeError with persist set."""
+        config = cls._config()
+        cls._lock_rows([int(charge)])
+        charge = cls(int(charge))
+        if charge.state == 'captured':
+            raise error('already_confirmed', status=409)
+        if charge.state != 'requested':
+            raise error('not_pending', status=409)
+        now = cls._now()
+        if charge.expires_at and charge.expires_at < now:
+            cls._expire([charge])
+            raise error('code_expired', persist=True, status=409)
+        if check_code and not charge.check_code(code):
+            charge.attempts = (charge.attempts or 0) + 1
+            if charge.attempts >= config.hb_code_attempts:
+                charge.save()
+                cls._cancel_requested([charge])
+                raise error('too_many_attempts', persist=True, status=409)
+            charge.save()
+            raise error('wrong_code', persist=True, status=403,
+                left=config.hb_code_attempts - charge.attempts)
+        charge._update_budget('capture')
+        cls._capture([charge])
+        return charge
+
+    @classmethod
+    @Workflow.transition('captured')
+    def _capture(cls, charges):
+        pool = Pool()
+        Sale = pool.get('sale.point.sale')
+        now = cls._now()
+        sales = [c.get_sale() for c in charges]
+        Sale.save(sales)
+        Sale.do(sales)
+        for charge, sale in zip(charges, sales):
+            charge.sale = sale
+            charge.captured_at = now
+            charge.code_hash = None
+        cls.save(charges)
+        for charge in charges:
+            if charge.kind == 'charge':
+                charge.send_receipt('hb_voucher.msg_sms_receipt')
+
+    def get_sale(self):
+        "Return the (unsaved) sale of the sale point recording the charge"
+        pool = Pool()
+        Sale = pool.get('sale.point.sale')
+        SaleLine = pool.get('sale.point.sale.line')
+        Payment = pool.get('sale.point.payment')
+        config = self._config()
+        with Transaction().set_context(company=self.company.id):
+            method = config.get_hb_payment_method()
+        if not method:
+            raise error('not_configured')
+        lines = []
+        for line in self.lines:
+            lines.append(SaleLine(
+                    product=line.product, quantity=float(line.quantity),
+                    unit_list_price=line.unit_price,
+                    unit_gross_price=line.unit_price))
+        return Sale(
+            company=self.company, point=self.sale_point, date=self.date,
+            number=self.number, hb_client=self.client, hb_budget=self.budget,
+            lines=lines,
+            payments=[Payment(method=method, amount=self.amount)])
+
+    @classmethod
+    def _expire(cls, charges):
+        for charge in charges:
+            charge._update_budget('release')
+        cls._set_state(charges, 'expired')
+
+    @classmethod
+    def _cancel_requested(cls, charges):
+        for charge in charges:
+            charge._update_budget('release')
+        cls._set_state(charges, 'cancelled')
+
+    @classmethod
+    def _set_state(cls, charges, state):
+        now = cls._now()
+        for charge in charges:
+            charge.state = state
+            charge.code_hash = None
+            if state == 'cancelled':
+                charge.cancelled_at = now
+        cls.save(charges)
+
+    @classmethod
+    def cancel(cls, charge, provider=None):
+        """Cancel the charge for the provider: a request is released;
+        a captured charge is refunded in full within the cancellation
+        window. Return the charge."""
+        config = cls._config()
+        cls._lock_rows([int(charge)])
+        charge = cls(int(charge))
+        if provider is not None and charge.provider.id != int(provider):
+            raise error('not_found', status=404)
+        if charge.kind != 'charge':
+            raise error('not_pending', status=409)
+        if charge.state == 'requested':
+            cls._cancel_requested([charge])
+        elif charge.state == 'captured':
+            if charge.captured_at + config.get_hb_cancel_delta() < (
+                    cls._now()):
+                raise error('cancel_window_passed', status=409)
+            if charge.refunded_amount:
+                raise error('already_refunded', status=409)
+            cls.make_refund(charge, charge.amount, gettext(
+                    'hb_voucher.msg_charge_cancelled_by_provider'))
+            charge = cls(charge.id)
+            cls._set_state([charge], 'cancelled')
+        else:
+            raise error('not_pending', status=409)
+        return charge
+
+    @classmethod
+    def make_refund(cls, charge, amount, reason):
+        """Refund amount of the captured charge for reason: the budget gets
+        it back and a return sale records it. Return the refund."""
+        pool = Pool()
+        Date = pool.get('ir.date')
+        Line = pool.get('hb.charge.line')
+        cls._lock_rows([int(charge)])
+        charge = cls(int(charge))
+        if charge.kind != 'charge' or charge.state != 'captured':
+            raise error('not_pending', status=409)
+        if not reason or not reason.strip():
+            raise error('reason_required')
+        currency = charge.currency
+        if (not isinstance(amount, Decimal) or amount <= 0
+                or currency.round(amount) != amount):
+            raise error('refund_amount')
+        if amount > charge.amount - charge.refunded_amount:
+            raise error('refund_amount')
+        refunded = defaultdict(Decimal)
+        for refund in charge.refunds:
+            if refund.state == 'captured':
+                for line in refund.lines:
+                    refunded[line.origin] -= line.amount
+        remaining, lines = amount, []
+        for line in charge.lines:
+            part = min(remaining, line.amount - refunded[line])
+            if part <= 0:
+                continue
+            remaining -= part
+            if part == line.amount - refunded[line] and not refunded[line]:
+                quantity, price = -line.quantity, line.unit_price
+            elif (part % line.unit_price) == 0:
+                quantity, price = -(part / line.unit_price), line.unit_price
+            else:
+                quantity, price = Decimal(-1), part
+            lines.append(Line(
+                    product=line.product, quantity=quantity,
+                    unit_price=price, amount=-part,
+                    budget_line=line.budget_line, origin=line))
+            if not remaining:
+                break
+        refund = cls(
+            company=charge.company, kind='refund', origin=charge,
+            reason=reason, provider=charge.provider,
+            contract=charge.contract, sale_point=charge.sale_point,
+            client=charge.client, mobile=charge.mobile,
+            budget=charge.budget, date=Date.today(), lines=lines,
+            amount=-amount, number=cls._set_number(), state='requested')
+        refund.save()
+        refund._update_budget('refund')
+        cls._capture([refund])
+        refund.send_receipt('hb_voucher.msg_sms_refund')
+        return refund
+
+    @classmethod
+    @ModelView.button_action('hb_voucher.wizard_charge_refund')
+    def refund_wizard(cls, charges):
+        pass
+
+    # Scheduled tasks
+
+    @classmethod
+    def expire_requests(cls):
+        "Release the reservations of requests not confirmed in time"
+        charges = cls.search([
+                ('state', '=', 'requested'),
+                ('expires_at', '<', cls._now()),
+                ], order=[('id', 'ASC')])
+        if not charges:
+            return []
+        cls._lock_rows([c.id for c in charges])
+        charges = [c for c in cls.browse(charges)
+            if c.state == 'requested']
+        cls._expire(charges)
+        return charges
+
+    @classmethod
+    def post_sales(cls, limit=500):
+        "Post the sales of captured charges not yet posted, in a batch"
+        pool = Pool()
+        Sale = pool.get('sale.point.sale')
+        sales = Sale.search([
+                ('state', '=', 'done'),
+                ('hb_budget', '!=', None),
+                ], order=[('id', 'ASC')], limit=limit)
+        if sales:
+            Sale.lock(sales)
+            with without_check_access():
+                Sale.post(sales)
+        return sales
+
+
+class ChargeLine(ModelSQL, ModelView):
+    __name__ = 'hb.charge.line'
+    __string__ = "Personal Budget Charge Line"
+
+    charge = fields.Many2One(
+        'hb.charge', "Charge", required=True, ondelete='CASCADE',
+        readonly=True)
+    product = fields.Many2One(
+        'product.product', "Service", required=True, readonly=True,
+        ondelete='RESTRICT')
+    quantity = fields.Numeric(
+        "Quantity", digits=(16, 2), required=True, readonly=True)
+    unit_price = Monetary(
+        "Unit Price", currency='currency', digits='currency', required=True,
+        readonly=True)
+    amount = Monetary(
+        "Amount", currency='currency', digits='currency', required=True,
+        readonly=True)
+    currency = fields.Function(
+        fields.Many2One('currency.currency', "Currency"), 'get_currency')
+    budget_line = fields.Many2One(
+        'hb.budget.line', "Budget Line", required=True, readonly=True,
+        ondelete='RESTRICT')
+    origin = fields.Many2One(
+        'hb.charge.line', "Refunded Line", readonly=True,
+        ondelete='RESTRICT')
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.__access__.add('charge')
+
+    def get_currency(self, name):
+        return self.charge.company.currency.id
+
+    def get_rec_name(self, name):
+        return '%s × %s' % (self.product.rec_name, self.quantity)
+
+
+class ChargeRefundStart(ModelView):
+    __name__ = 'hb.charge.refund.start'
+    __string__ = "Refund Charge"
+
+    amount = fields.Numeric(
+        "Amount", digits=(16, 2), required=True,
+        domain=[
+            ('amount', '>', 0),
+            ('amount', '<=', Eval('maximum', 0)),
+            ],
+        help="The amount given back to the client's budget.")
+    maximum = fields.Numeric("Refundable", digits=(16, 2), readonly=True)
+    reason = fields.Text("Reason", required=True)
+
+
+class ChargeRefund(Wizard):
+    __name__ = 'hb.charge.refund'
+    __string__ = "Refund Charge"
+    start = StateView(
+        'hb.charge.refund.start',
+        'hb_voucher.charge_refund_start_view_form', [
+            Button("Cancel", 'end', 'tryton-cancel'),
+            Button("Refund", 'refund', 'tryton-ok', default=True),
+            ])
+    refund = StateTransition()
+
+    def default_start(self, fields):
+        remaining = self.record.amount - self.record.refunded_amount
+        return {
+            'amount': remaining,
+            'maximum': remaining,
+            }
+
+    def transition_refund(self):
+        self.model.make_refund(
+            self.record, self.start.amount, self.start.reason)
+        return 'end'

@@ -1,0 +1,139 @@
+# This file is part of the HB (henkilökohtainen budjetti) modules for Tryton.
+# Licensed under the GNU GPL v3 or later; see LICENSE at the repository root.
+import datetime as dt
+from decimal import Decimal
+
+from trytond.i18n import gettext
+from trytond.model import fields
+from trytond.pool import Pool, PoolMeta
+from trytond.transaction import Transaction
+
+
+class Configuration(metaclass=PoolMeta):
+    __name__ = 'hb.configuration'
+
+    hb_charge_expiry = fields.Integer(
+        "Charge Confirmation Time", required=True,
+        domain=[('hb_charge_expiry', '>', 0)],
+        help="Minutes the client has to confirm a charge; after that the "
+        "request expires and its reservation is released.")
+    hb_cancel_window = fields.Integer(
+        "Provider Cancellation Window", required=True,
+        domain=[('hb_cancel_window', '>=', 0)],
+        help="Minutes after confirmation during which the provider may "
+        "cancel a charge.")
+    hb_code_attempts = fields.Integer(
+        "Code Attempts", required=True,
+        domain=[('hb_code_attempts', '>', 0)],
+        help="Wrong one-time codes after which the request is cancelled.")
+    hb_max_quantity = fields.Numeric(
+        "Maximum Quantity", digits=(16, 2), required=True,
+        domain=[('hb_max_quantity', '>', 0)],
+        help="The largest quantity of one service in a charge.")
+    hb_expense_account = fields.Many2One(
+        'account.account', "HB Service Expense Account",
+        domain=[
+            ('type.expense', '=', True),
+            ('closed', '!=', True),
+            ],
+        help="Debited by posted charges, with the client's budget as "
+        "analytic account.")
+    hb_clearing_account = fields.Many2One(
+        'account.account', "HB Charges to Be Billed Account",
+        domain=[
+            ('type', '!=', None),
+            ('type.statement', '=', 'balance'),
+            ('closed', '!=', True),
+            ],
+        help="Credited by posted charges and debited by the vendor bills "
+        "made from them.")
+    hb_payment_method = fields.Many2One(
+        'sale.point.payment.method', "Personal Budget Payment Method",
+        help="The point-of-sale payment method of personal budget "
+        "charges (created on demand).")
+    hb_sale_journal = fields.Many2One(
+        'account.journal', "Sale Point Journal",
+        domain=[('type', '=', 'revenue')],
+        help="The journal of the providers' sale points.")
+    hb_invoice_post = fields.Boolean(
+        "Post Vendor Bills",
+        help="Post the vendor bills made from charges at once.")
+    hb_invoice_journal = fields.Many2One(
+        'account.journal', "Vendor Bill Journal",
+        domain=[('type', '=', 'expense')],
+        help="Empty: the default journal of supplier invoices.")
+    hb_payment_journal = fields.Many2One(
+        'account.payment.journal', "Provider Payment Journal",
+        help="The SEPA journal paying HB vendor bills.")
+    hb_client_session_timeout = fields.Integer(
+        "Client Session Timeout", required=True,
+        domain=[('hb_client_session_timeout', '>', 0)],
+        help="Minutes of inactivity after which a client page "
+        "session ends.")
+
+    @classmethod
+    def default_hb_charge_expiry(cls):
+        return 10
+
+    @classmethod
+    def default_hb_cancel_window(cls):
+        return 60
+
+    @classmethod
+    def default_hb_code_attempts(cls):
+        return 3
+
+    @classmethod
+    def default_hb_max_quantity(cls):
+        return Decimal('100.00')
+
+    @classmethod
+    def default_hb_invoice_post(cls):
+        return False
+
+    @classmethod
+    def default_hb_client_session_timeout(cls):
+        return 15
+
+    @classmethod
+    def default_hb_sale_journal(cls):
+        pool = Pool()
+        ModelData = pool.get('ir.model.data')
+        try:
+            return ModelData.get_id('account', 'journal_revenue')
+        except KeyError:
+            return None
+
+    def get_hb_expiry_delta(self):
+        return dt.timedelta(minutes=self.hb_charge_expiry or 10)
+
+    def get_hb_cancel_delta(self):
+        return dt.timedelta(
+            minutes=60 if self.hb_cancel_window is None
+            else self.hb_cancel_window)
+
+    def get_hb_payment_method(self):
+        """Return the "Personal budget" payment method of the company,
+        created on demand with the HB service expense account"""
+        pool = Pool()
+        Method = pool.get('sale.point.payment.method')
+        if self.hb_payment_method:
+            return self.hb_payment_method
+        company = Transaction().context.get('company')
+        if not (company and self.hb_expense_account):
+            return None
+        methods = Method.search([
+                ('company', '=', company),
+                ('hb_budget', '=', True),
+                ], limit=1)
+        if methods:
+            method, = methods
+        else:
+            method = Method(
+                company=company, cash=False,
+                name=gettext('hb_voucher.msg_payment_method_name'),
+                hb_budget=True, account=self.hb_expense_account)
+            method.save()
+        self.hb_payment_method = method
+        self.save()
+        return method

@@ -1,0 +1,19 @@
+# This file is part of the HB (henkilökohtainen budjetti) modules for Tryton.
+# Licensed under the GNU GPL v3 or later; see LICENSE at the repository root.
+from trytond.pool import PoolMeta
+
+
+class Cron(metaclass=PoolMeta):
+    __name__ = 'ir.cron'
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.method.selection.extend([
+                ('hb.charge|expire_requests',
+                    "Release Expired Personal Budget Charges"),
+                ('hb.charge|post_sales',
+                    "Post Personal Budget Charges"),
+                ('hb.charge|bill_providers',
+                    "Make Vendor Bills of Personal Budget Charges"),
+                ])
