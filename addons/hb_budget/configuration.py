@@ -1,6 +1,17 @@
 # This file is part of the HB (henkilökohtainen budjetti) modules for Tryton.
 # Licensed under the GNU GPL v3 or later; see LICENSE at the repository root.
+from decimal import Decimal
+
+from trytond.i18n import gettext
 from trytond.model import ModelSingleton, ModelSQL, ModelView, fields
+
+from .exceptions import DecisionError
+
+LETTER_TEXTS = {
+    'letter_legal_basis': 'hb_budget.msg_letter_legal_basis',
+    'letter_rectification': 'hb_budget.msg_letter_rectification',
+    'letter_information': 'hb_budget.msg_letter_information',
+    }
 
 
 class Configuration(ModelSingleton, ModelSQL, ModelView):
@@ -17,6 +28,48 @@ class Configuration(ModelSingleton, ModelSQL, ModelView):
         help="How often a client plan is reviewed, in months "
         "(at least yearly).")
 
+    own_worker_limit = fields.Numeric(
+        "Own-Worker Limit", digits=(16, 2), required=True,
+        domain=[('own_worker_limit', '>=', 0)],
+        help="The highest yearly-equivalent amount an own-worker may "
+        "approve for their own client.")
+    supervisor_limit = fields.Numeric(
+        "Supervisor Limit", digits=(16, 2), required=True,
+        domain=[('supervisor_limit', '>=', 0)],
+        help="The highest yearly-equivalent amount a supervisor may approve.")
+    service_manager_limit = fields.Numeric(
+        "Service Manager Limit", digits=(16, 2), required=True,
+        domain=[('service_manager_limit', '>=', 0)],
+        help="The highest yearly-equivalent amount a service manager may "
+        "approve. Above it, a multi-professional team decides.")
+    team_min_members = fields.Integer(
+        "Minimum Team Members", required=True,
+        domain=[('team_min_members', '>=', 2)],
+        help="How many professionals a multi-professional team decision "
+        "must record at least.")
+    low_balance_percentage = fields.Numeric(
+        "Low Balance Warning", digits=(5, 2), required=True,
+        domain=[
+            ('low_balance_percentage', '>=', 0),
+            ('low_balance_percentage', '<=', 100),
+            ],
+        help="Warn when the available amount of a budget line falls below "
+        "this percentage of its allocated amount.")
+
+    letter_legal_basis = fields.Text(
+        "Legal Basis", translate=True,
+        help="The legal basis printed on the decision letter.\n"
+        "Leave empty to use the built-in text.")
+    letter_rectification = fields.Text(
+        "Rectification Request Instructions", translate=True,
+        help="The instructions for requesting rectification "
+        "(oikaisuvaatimus) printed on the decision letter.\n"
+        "Leave empty to use the built-in text.")
+    letter_information = fields.Text(
+        "Information for the Client", translate=True,
+        help="How to use the personal budget, printed on the decision "
+        "letter.\nLeave empty to use the built-in text.")
+
     @classmethod
     def default_default_period_months(cls):
         return 12
@@ -24,3 +77,45 @@ class Configuration(ModelSingleton, ModelSQL, ModelView):
     @classmethod
     def default_review_interval_months(cls):
         return 12
+
+    @classmethod
+    def default_own_worker_limit(cls):
+        return Decimal('5000.00')
+
+    @classmethod
+    def default_supervisor_limit(cls):
+        return Decimal('20000.00')
+
+    @classmethod
+    def default_service_manager_limit(cls):
+        return Decimal('60000.00')
+
+    @classmethod
+    def default_team_min_members(cls):
+        return 3
+
+    @classmethod
+    def default_low_balance_percentage(cls):
+        return Decimal('20.00')
+
+    @classmethod
+    def validate_fields(cls, records, field_names):
+        super().validate_fields(records, field_names)
+        cls.check_limits(records, field_names)
+
+    @classmethod
+    def check_limits(cls, records, field_names=None):
+        if field_names and not (field_names & {
+                    'own_worker_limit', 'supervisor_limit',
+                    'service_manager_limit'}):
+            return
+        for record in records:
+            if not (record.own_worker_limit
+                    <= record.supervisor_limit
+                    <= record.service_manager_limit):
+                raise DecisionError(gettext(
+                        'hb_budget.msg_configuration_limits_order'))
+
+    def get_letter_text(self, name):
+        "Return the letter text name: the setting or the built-in text"
+        return getattr(self, name, None) or gettext(LETTER_TEXTS[name])

@@ -63,3 +63,22 @@ class TranslationTestMixin:
             "(run scripts/update-po %s):\n%s" % (
                 len(missing), self.module, self.module,
                 '\n'.join('%s %r' % m for m in missing)))
+
+
+HETU_CHECK = '0123456789ABCDEFHJKLMNPRSTUVWXY'
+
+
+def temporary_hetu(day=1, month=1, year=1980, individual=900):
+    """Return a valid temporary HETU (individual number 900-999):
+    such codes are never issued to real people"""
+    assert 900 <= individual <= 999
+    if 1800 <= year < 1900:
+        sign = '+'
+    elif 1900 <= year < 2000:
+        sign = '-'
+    else:
+        sign = 'A'
+    digits = '%02d%02d%02d%03d' % (day, month, year % 100, individual)
+    return '%02d%02d%02d%s%03d%s' % (
+        day, month, year % 100, sign, individual,
+        HETU_CHECK[int(digits) % 31])

@@ -1,0 +1,120 @@
+# This file is part of the HB (henkilökohtainen budjetti) modules for Tryton.
+# Licensed under the GNU GPL v3 or later; see LICENSE at the repository root.
+from sql import Null
+from sql.functions import CurrentTimestamp
+from trytond.i18n import gettext
+from trytond.model import Index, ModelSQL, ModelView, fields
+from trytond.pool import Pool
+from trytond.tools import grouped_slice
+from trytond.transaction import Transaction
+
+from .exceptions import AccessLogError
+
+
+class AccessLog(ModelSQL, ModelView):
+    __name__ = 'hb.access.log'
+    __string__ = "Personal Budget Access Log"
+
+    date = fields.Timestamp("Date", readonly=True, required=True)
+    user = fields.Many2One(
+        'res.user', "User", readonly=True, ondelete='RESTRICT')
+    model = fields.Char("Model", readonly=True, required=True)
+    model_string = fields.Function(
+        fields.Char("Data"), 'get_model_string')
+    record = fields.Integer("Record ID", readonly=True, required=True)
+    resource = fields.Function(
+        fields.Reference("Record", selection='get_models'), 'get_resource')
+    client = fields.Many2One(
+        'party.party', "Client", readonly=True, ondelete='RESTRICT',
+        help="The client whose data was read.")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_indexes.update({
+                Index(t, (t.client, Index.Range()), (t.date, Index.Range())),
+                Index(t, (t.user, Index.Range()), (t.date, Index.Range())),
+                })
+        cls._order = [('date', 'DESC'), ('id', 'DESC')]
+
+    @classmethod
+    def get_models(cls):
+        pool = Pool()
+        Model = pool.get('ir.model')
+        return [(None, '')] + [
+            (m, Model.get_name(m)) for m in cls._logged_models()]
+
+    @classmethod
+    def _logged_models(cls):
+        return [
+            'party.party', 'hb.plan', 'hb.decision', 'hb.budget',
+            'hb.budget.line',
+            ]
+
+    def get_model_string(self, name):
+        pool = Pool()
+        Model = pool.get('ir.model')
+        return Model.get_name(self.model)
+
+    def get_resource(self, name):
+        return '%s,%s' % (self.model, self.record)
+
+    @classmethod
+    def check_modification(cls, mode, logs, values=None, external=False):
+        super().check_modification(
+            mode, logs, values=values, external=external)
+        if mode in {'write', 'delete'}:
+            raise AccessLogError(gettext('hb_budget.msg_access_log_readonly'))
+
+    @classmethod
+    def log(cls, model, records):
+        """Record in one INSERT that the user read records of model.
+
+        records is a list of (record id, client id) pairs."""
+        transaction = Transaction()
+        if not records or not transaction.check_access:
+            return
+        table = cls.__table__()
+        cursor = transaction.connection.cursor()
+        user = transaction.user
+        for sub_records in grouped_slice(records, 1000):
+            values = [
+                [CurrentTimestamp(), user, model, record,
+                    client if client is not None else Null,
+                    user, CurrentTimestamp()]
+                for record, client in sub_records]
+            cursor.execute(*table.insert(
+                    [table.date, table.user, table.model, table.record,
+                        table.client, table.create_uid, table.create_date],
+                    values))
+
+
+class AccessLogMixin:
+    "Log in hb.access.log every read made through RPC"
+    __slots__ = ()
+    _hb_client_field = 'client'
+
+    @classmethod
+    def read(cls, ids, fields_names):
+        pool = Pool()
+        AccessLog = pool.get('hb.access.log')
+        result = super().read(ids, fields_names)
+        if Transaction().check_access and ids:
+            AccessLog.log(cls.__name__, cls._hb_access_clients(ids))
+        return result
+
+    @classmethod
+    def _hb_access_clients(cls, ids):
+        "Return the (id, client id) pairs of ids"
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        pairs = []
+        for sub_ids in grouped_slice(ids):
+            cursor.execute(*table.select(
+                    table.id, getattr(table, cls._hb_client_field),
+                    where=table.id.in_(list(sub_ids))))
+            pairs.extend(cursor)
+        return pairs
+
+
