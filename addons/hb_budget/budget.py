@@ -265,8 +265,15 @@ class Budget(AccessLogMixin, Workflow, ModelSQL, ModelView):
             ]
         roots = Account.search(domain, limit=1)
         if not roots:
-            # Prevent two approvals from creating two roots at once
-            Account.lock()
+            # Two approvals must not create two roots at once: an empty
+            # update locks the company row; on PostgreSQL the second
+            # transaction fails to serialize and Tryton retries it, then
+            # it finds the root of the first
+            Company = pool.get('company.company')
+            table = Company.__table__()
+            cursor = Transaction().connection.cursor()
+            cursor.execute(*table.update(
+                    [table.id], [table.id], where=table.id == company.id))
             roots = Account.search(domain, limit=1)
         if roots:
             return roots[0]
@@ -511,8 +518,15 @@ class BudgetLine(AccessLogMixin, ModelSQL, ModelView):
                             'hb_budget.msg_budget_line_delete',
                             line=line.rec_name))
 
-    # The spending interface. Each method locks the line, re-reads its
-    # figures, checks them and updates them in SQL, then writes the ledger.
+    # The spending interface. Each method locks the line row (SELECT ...
+    # FOR UPDATE), re-reads its figures, checks them and updates them in
+    # SQL, then writes the ledger; on error nothing is changed.
+    # Concurrency: a second transaction waits for the lock. Tryton runs
+    # PostgreSQL transactions in REPEATABLE READ, so when the first one
+    # commits a change of the row, the second fails to serialize
+    # (DatabaseOperationalError) and Tryton's request dispatcher (and the
+    # cron and queue workers) retry it from the start: it then reads the
+    # new figures. Callers outside those must retry the same way.
 
     @classmethod
     def reserve(cls, line, amount, origin=None, date=None):
