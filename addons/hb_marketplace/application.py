@@ -545,17 +545,7 @@ class Application(Workflow, ModelSQL, ModelView):
 
     def get_password_url(self):
         "Return the link where the provider's login chooses its password"
-        pool = Pool()
-        Configuration = pool.get('hb.configuration')
-        from urllib.parse import urlencode
-        base = (Configuration(1).hb_site_url or '').rstrip('/')
-        database = Transaction().database.name
-        query = urlencode({
-                'email': self.web_user.email,
-                'token': self.web_user.reset_password_token,
-                'lang': self.language if self.language != 'sv' else 'fi',
-                })
-        return '%s/%s/hb/provider/password?%s' % (base, database, query)
+        return mail.password_url(self.web_user, self.language)
 
     def send_email(self, kind):
         "Send the applicant the email of kind (received, approved...)"

@@ -10,11 +10,13 @@ records are the local outbox: the back office sees them with the
 "Emails" relate of the record, and a demo without an SMTP server still
 shows what was sent."""
 from email.message import EmailMessage
+from urllib.parse import urlencode
 
 import trytond.config as config
 from trytond.pool import Pool
 from trytond.sendmail import send_message_transactional
 from trytond.tools.email_ import set_from_header
+from trytond.transaction import Transaction
 
 
 def sender():
@@ -41,3 +43,18 @@ def send_email(to, subject, body, record):
     email = Email.from_message(msg, body=body, resource=record)
     email.save()
     return email
+
+
+def password_url(web_user, language='fi'):
+    """Return the link where web_user chooses its password with its reset
+    token (set by web_user.set_reset_password_token())"""
+    pool = Pool()
+    Configuration = pool.get('hb.configuration')
+    base = (Configuration(1).hb_site_url or '').rstrip('/')
+    database = Transaction().database.name
+    query = urlencode({
+            'email': web_user.email,
+            'token': web_user.reset_password_token,
+            'lang': language if language in {'fi', 'en'} else 'fi',
+            })
+    return '%s/%s/hb/provider/password?%s' % (base, database, query)

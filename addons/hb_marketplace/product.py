@@ -3,7 +3,6 @@
 import datetime
 from decimal import Decimal
 
-from sql import Literal
 from sql.aggregate import Avg, Count
 from sql.operators import Equal
 from trytond import backend
@@ -143,7 +142,7 @@ class Template(metaclass=PoolMeta):
         for sub_ids in grouped_slice(
                 [t.id for t in templates], backend.MAX_QUERY_PARAMS):
             cursor.execute(*rating.select(
-                    rating.service, Avg(rating.rating), Count(Literal('*')),
+                    rating.service, Avg(rating.rating), Count(rating.id),
                     where=rating.service.in_(list(sub_ids)),
                     group_by=[rating.service]))
             for service, average, count in cursor:

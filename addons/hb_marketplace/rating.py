@@ -152,16 +152,16 @@ class GapReport(ModelSQL, ModelView):
         if context.get('customer_group'):
             where &= gap.customer_group == context['customer_group']
         # The id must be stable: built from the grouped columns
-        category = Coalesce(gap.category, 0)
         return gap.select(
-            (gap.municipality * 1000000 + category).as_('id'),
+            (gap.municipality * 1000000
+                + Coalesce(gap.category, 0)).as_('id'),
             gap.municipality.as_('municipality'),
-            Min(gap.category).as_('category'),
-            Count(Literal('*')).as_('count'),
+            gap.category.as_('category'),
+            Count(gap.id).as_('count'),
             Min(gap.date).as_('first_date'),
             Max(gap.date).as_('last_date'),
             where=where,
-            group_by=[gap.municipality, category])
+            group_by=[gap.municipality, gap.category])
 
 
 class GapReportContext(ModelView):

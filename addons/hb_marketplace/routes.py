@@ -15,10 +15,13 @@ from trytond.protocols.wrappers import (
     with_pool,
     with_transaction,
 )
+from trytond.transaction import Transaction
 from trytond.wsgi import app
 
-from . import portal
+from . import mail, portal
+from .exceptions import PortalUserError
 from .portal import Translator, provider_page, public_page, render
+from .tools import format_email
 
 logger = logging.getLogger(__name__)
 
@@ -459,6 +462,7 @@ def _own_service(pool, session, service_id):
 def portal_home(request, pool, session, language):
     message = {
         'bank': 'msg_page_bank_requested',
+        'user': 'msg_page_user_added',
         }.get(request.args.get('done'))
     return _portal_home(request, pool, session, language, message=message)
 
@@ -608,3 +612,38 @@ def portal_bank(request, pool, session, language):
             form=request.form)
     return portal.secure(redirect(portal.url_for(
                 request, 'provider', language, done='bank')), private=True)
+
+
+@app.route('/<database_name>/hb/provider/users', methods=['POST'])
+@with_pool
+@with_transaction(readonly=False)
+@provider_page
+def portal_users(request, pool, session, language):
+    "Give a colleague a login to the provider's portal"
+    WebUser = pool.get('web.user')
+    translate = Translator(language)
+    try:
+        email = format_email(request.form.get('email', ''))
+        if WebUser.search([('email', '=', email)], limit=1):
+            raise PortalUserError(translate(
+                    'msg_page_user_exists', email=email))
+        user = WebUser(email=email, party=session.party)
+        user.set_reset_password_token()
+        user.save()
+        with Transaction().set_context(language=language):
+            variables = {
+                'inviter': session.user.email,
+                'provider': session.party.name,
+                'url': mail.password_url(user, language),
+                }
+            mail.send_email(email,
+                translate('msg_email_portal_user_subject', **variables),
+                translate('msg_email_portal_user_body', **variables),
+                user)
+    except UserError as exception:
+        portal.rollback()
+        return _portal_home(request, pool, session, language,
+            error=_error_message(exception), status=HTTPStatus.BAD_REQUEST,
+            form=request.form)
+    return portal.secure(redirect(portal.url_for(
+                request, 'provider', language, done='user')), private=True)

@@ -509,6 +509,37 @@ class HbMarketplaceRouteTestCase(RouteTestCase):
             BankChange.refuse([change])
             transaction.commit()
 
+    def test_add_user(self):
+        "A provider gives a colleague a login to its own portal"
+        client = self.client()
+        self.login(client, 'palvelu@example.com', PASSWORD_A)
+        token = csrf_token(client.get(self.url('provider')))
+        path = self.url('provider/users')
+        for email, status in [
+                ('not an email', 400),
+                ('ateria@example.com', 400),  # another provider's login
+                ]:
+            with no_email():
+                response = client.post(path, data={
+                        'email': email, 'csrf_token': token})
+            self.assertEqual(response.status_code, status)
+        self.assertEqual(client.post(path, data={
+                    'email': 'kollega@example.com'}).status_code, 403)
+        with no_email():
+            response = client.post(path, data={
+                    'email': 'Kollega@Example.com', 'csrf_token': token})
+        self.assertEqual(response.status_code, 302)
+        with self.transaction():
+            pool = Pool()
+            WebUser = pool.get('web.user')
+            Email = pool.get('ir.email')
+            user, = WebUser.search([('email', '=', 'kollega@example.com')])
+            self.assertEqual(user.party.id, self.ids['party_a'])
+            email, = Email.search([('resource', '=', str(user))])
+            self.assertIn(user.reset_password_token, email.body)
+        html = client.get(self.url('provider')).get_data(as_text=True)
+        self.assertIn('kollega@example.com', html)
+
     def test_password_token(self):
         "The emailed link lets the new login choose its password"
         with self.transaction() as transaction:
