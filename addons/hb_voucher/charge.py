@@ -702,7 +702,16 @@ class Charge(Workflow, ModelSQL, ModelView):
                 ('hb_budget', '!=', None),
                 ], order=[('id', 'ASC')], limit=limit)
         if sales:
-            Sale.lock(sales)
+            # Two runs at once: the second waits, then fails to update
+            # the posted sales and is rolled back (posted once only)
+            transaction = Transaction()
+            if transaction.database.has_select_for():
+                table = Sale.__table__()
+                cursor = transaction.connection.cursor()
+                cursor.execute(*table.select(table.id,
+                        where=table.id.in_([s.id for s in sales]),
+                        order_by=[table.id.asc], for_=For('UPDATE')))
+                cursor.fetchall()
             with without_check_access():
                 Sale.post(sales)
         return sales

@@ -17,10 +17,14 @@ from decimal import Decimal
 
 from trytond.modules.account.tests import create_chart, get_fiscalyear
 from trytond.pool import Pool
-from trytond.transaction import Transaction
+from trytond.tests.test_tryton import DB_NAME
+from trytond.transaction import Transaction, TransactionError
 
 from trytond.modules.hb_budget.plan import CRITERIA
-from trytond.modules.hb_budget.tests.tools import temporary_hetu
+from trytond.modules.hb_budget.tests.tools import (
+    module_po_path,
+    temporary_hetu,
+)
 from trytond.modules.hb_marketplace.tests.tools import (
     create_master_data,
     create_provider,
@@ -28,9 +32,36 @@ from trytond.modules.hb_marketplace.tests.tools import (
 )
 
 __all__ = [
+    'run_in_transaction',
     'create_wellbeing_area', 'setup_accounting', 'setup_hb',
     'create_provider_with_service', 'create_client', 'create_budget',
     'last_code', 'create_api_key']
+
+def run_in_transaction(func, *args, user=1, **kwargs):
+    """Run func in a new transaction (committed), retrying as Tryton's
+    request handlers do when it needs locks; return its result"""
+    extras = {}
+    while True:
+        with Transaction().start(DB_NAME, user, **extras) as transaction:
+            try:
+                return func(*args, **kwargs)
+            except TransactionError as exception:
+                transaction.rollback()
+                exception.fix(extras)
+
+
+def load_finnish(modules=('hb_voucher',)):
+    "Make Finnish translatable and load the translations of modules"
+    pool = Pool()
+    Lang = pool.get('ir.lang')
+    Translation = pool.get('ir.translation')
+    fi, = Lang.search([('code', '=', 'fi')])
+    if not fi.translatable:
+        fi.translatable = True
+        fi.save()
+    for module in modules:
+        Translation.translation_import('fi', module, module_po_path(module))
+
 
 def setup_accounting(company, today=None):
     """Create the chart of accounts, the fiscal year with periods, the HB

@@ -1,0 +1,285 @@
+# This file is part of the HB (henkilökohtainen budjetti) modules for Tryton.
+# Licensed under the GNU GPL v3 or later; see LICENSE at the repository root.
+"""The JSON API of provider terminals under /<database>/hb/api/v1/.
+
+Authenticated with a provider's key (a Tryton user application of
+application "hb_voucher") given as "Authorization: Bearer <key>".
+Errors are {"error": {"code": "...", "message": "..."}} with a stable code
+and a message in Finnish or English (Accept-Language). The OpenAPI 3
+document at openapi.json describes the same routes (see openapi.py)."""
+import datetime as dt
+import functools
+import json
+
+from trytond.exceptions import UserError
+from trytond.i18n import gettext
+from trytond.model.exceptions import SQLConstraintError
+from trytond.protocols.wrappers import (
+    HTTPStatus,
+    Response,
+    with_pool,
+    with_transaction,
+)
+from trytond.transaction import Transaction, without_check_access
+from trytond.wsgi import app
+
+from .exceptions import ChargeError
+from .openapi import BASE, document
+
+LANGUAGES = ('fi', 'en')
+MAX_LIST = 1000
+
+
+def json_response(data, status=HTTPStatus.OK):
+    response = Response(
+        json.dumps(data, ensure_ascii=False, separators=(',', ':')),
+        status=status, content_type='application/json; charset=utf-8')
+    response.headers['Cache-Control'] = 'no-store'
+    response.headers['X-Content-Type-Options'] = 'nosniff'
+    return response
+
+
+def json_error(code, message, status=HTTPStatus.BAD_REQUEST):
+    return json_response(
+        {'error': {'code': code, 'message': message}}, status=status)
+
+
+def message(code, **variables):
+    return gettext('hb_voucher.msg_charge_%s' % code, **variables)
+
+
+def get_language(request):
+    return request.accept_languages.best_match(LANGUAGES, default='fi')
+
+
+def _company_context(pool):
+    Company = pool.get('company.company')
+    if Transaction().context.get('company'):
+        return {}
+    companies = Company.search([], limit=1, order=[('id', 'ASC')])
+    return {'company': companies[0].id} if companies else {}
+
+
+def _bearer_key(request):
+    header = request.headers.get('Authorization', '')
+    scheme, _, key = header.partition(' ')
+    if scheme.lower() == 'bearer' and key.strip():
+        return key.strip()
+    authorization = request.authorization
+    if authorization is not None and authorization.type == 'basic':
+        return authorization.get('password')
+
+
+def authenticate(pool, request):
+    "Return the provider party of the request's key or None"
+    UserApplication = pool.get('res.user.application')
+    key = _bearer_key(request)
+    if not key:
+        return None
+    application = UserApplication.check(key, 'hb_voucher')
+    if (not application or not application.hb_provider
+            or not application.hb_provider.active):
+        return None
+    return application.hb_provider
+
+
+def api(func):
+    """Decorate an API route: func(request, pool, provider, ...) returns
+    (data, status); the language, the key and the errors are handled"""
+    @functools.wraps(func)
+    def wrapper(request, pool, *args, **kwargs):
+        transaction = Transaction()
+        language = get_language(request)
+        try:
+            pool.get('hb.charge')
+        except KeyError:
+            return json_error('not_found', 'Not Found', HTTPStatus.NOT_FOUND)
+        with transaction.set_context(language=language), \
+                without_check_access():
+            with transaction.set_context(_company_context(pool)):
+                provider = authenticate(pool, request)
+                if provider is None:
+                    response = json_error('unauthorized',
+                        message('unauthorized'), HTTPStatus.UNAUTHORIZED)
+                    response.headers['WWW-Authenticate'] = 'Bearer'
+                    return response
+                try:
+                    data, status = func(
+                        request, pool, provider, *args, **kwargs)
+                except ChargeError as exception:
+                    if not exception.persist:
+                        transaction.rollback()
+                    return json_error(exception.code, exception.message,
+                        exception.status)
+                except UserError as exception:
+                    transaction.rollback()
+                    return json_error('invalid_request', exception.message)
+                return json_response(data, status)
+    return wrapper
+
+
+def read_json(request):
+    "Return the JSON object of the request body or raise ChargeError"
+    try:
+        data = json.loads(request.get_data(as_text=True) or '{}')
+    except (ValueError, UnicodeDecodeError):
+        raise ChargeError('invalid_json', message('invalid_json')) from None
+    if not isinstance(data, dict):
+        raise ChargeError('invalid_request', message('invalid_request'))
+    return data
+
+
+def _date(value):
+    if value is None:
+        return None
+    return value.isoformat()
+
+
+def _timestamp(value):
+    if value is None:
+        return None
+    return value.replace(microsecond=0).isoformat()
+
+
+def charge_data(charge):
+    "Return the JSON representation of charge (never the client's HETU)"
+    return {
+        'id': charge.id,
+        'number': charge.number,
+        'kind': charge.kind,
+        'state': charge.state,
+        'date': _date(charge.date),
+        'client_name': charge.client.rec_name,
+        'amount': str(charge.amount),
+        'currency': charge.currency.code,
+        'refunded_amount': str(charge.refunded_amount),
+        'idempotency_key': charge.idempotency_key,
+        'origin': charge.origin.id if charge.origin else None,
+        'expires_at': _timestamp(charge.expires_at),
+        'captured_at': _timestamp(charge.captured_at),
+        'cancelled_at': _timestamp(charge.cancelled_at),
+        'posted': charge.posted,
+        'billed': bool(charge.invoice_line),
+        'lines': [{
+                'service': line.product.id,
+                'name': line.product.rec_name,
+                'quantity': str(line.quantity),
+                'unit_price': str(line.unit_price),
+                'amount': str(line.amount),
+                } for line in charge.lines],
+        }
+
+
+def own_charge(pool, provider, charge_id):
+    Charge = pool.get('hb.charge')
+    charges = Charge.search([
+            ('id', '=', charge_id),
+            ('provider', '=', provider.id),
+            ], limit=1)
+    if not charges:
+        raise ChargeError('not_found', message('not_found'),
+            status=HTTPStatus.NOT_FOUND)
+    return charges[0]
+
+
+def request_charge(pool, provider, data):
+    """Request the charge described by data (the JSON body);
+    return (charge, created)"""
+    Charge = pool.get('hb.charge')
+    lines = data.get('lines')
+    mobile = data.get('mobile')
+    key = data.get('idempotency_key')
+    if (not isinstance(lines, list) or not lines
+            or not isinstance(mobile, str) or not isinstance(key, str)
+            or not key):
+        raise ChargeError('invalid_request', message('invalid_request'))
+    items = []
+    for line in lines:
+        if not isinstance(line, dict) or not isinstance(
+                line.get('service'), int) or isinstance(
+                line.get('service'), bool):
+            raise ChargeError('invalid_request', message('invalid_request'))
+        items.append((line['service'], line.get('quantity')))
+    transaction = Transaction()
+    try:
+        return Charge.request(provider, mobile, items, key)
+    except SQLConstraintError:
+        # The same key was used at the same time: return the first charge
+        transaction.rollback()
+        charge = Charge.find_by_key(provider, key)
+        if charge:
+            return charge, False
+        raise
+
+
+@app.route(BASE + '/openapi.json', methods=['GET'])
+def openapi(request, database_name):
+    return json_response(document(
+            '%s/%s%s' % (request.script_root, database_name,
+                BASE.split('<database_name>', 1)[1])))
+
+
+@app.route(BASE + '/charges', methods=['GET', 'POST'])
+@with_pool
+@with_transaction()
+@api
+def charges(request, pool, provider):
+    Charge = pool.get('hb.charge')
+    Date = pool.get('ir.date')
+    if request.method == 'POST':
+        charge, created = request_charge(pool, provider, read_json(request))
+        return charge_data(charge), (
+            HTTPStatus.CREATED if created else HTTPStatus.OK)
+    today = Date.today()
+    try:
+        from_ = dt.date.fromisoformat(request.args.get('from')
+            or today.isoformat())
+        to = dt.date.fromisoformat(request.args.get('to')
+            or from_.isoformat())
+    except ValueError:
+        raise ChargeError('invalid_date', message('invalid_date')) from None
+    records = Charge.search([
+            ('provider', '=', provider.id),
+            ('date', '>=', from_),
+            ('date', '<=', to),
+            ], order=[('id', 'ASC')], limit=MAX_LIST)
+    return {
+        'from': from_.isoformat(),
+        'to': to.isoformat(),
+        'charges': [charge_data(c) for c in records],
+        }, HTTPStatus.OK
+
+
+@app.route(BASE + '/charges/<int:charge_id>', methods=['GET'])
+@with_pool
+@with_transaction()
+@api
+def charge(request, pool, provider, charge_id):
+    return charge_data(own_charge(pool, provider, charge_id)), HTTPStatus.OK
+
+
+@app.route(BASE + '/charges/<int:charge_id>/confirm', methods=['POST'])
+@with_pool
+@with_transaction()
+@api
+def charge_confirm(request, pool, provider, charge_id):
+    Charge = pool.get('hb.charge')
+    data = read_json(request)
+    record = own_charge(pool, provider, charge_id)
+    code = data.get('code')
+    if not isinstance(code, str):
+        raise ChargeError('invalid_request', message('invalid_request'))
+    record = Charge.confirm(record, code)
+    return charge_data(record), HTTPStatus.OK
+
+
+@app.route(BASE + '/charges/<int:charge_id>/cancel', methods=['POST'])
+@with_pool
+@with_transaction()
+@api
+def charge_cancel(request, pool, provider, charge_id):
+    Charge = pool.get('hb.charge')
+    read_json(request)
+    record = own_charge(pool, provider, charge_id)
+    record = Charge.cancel(record, provider=provider)
+    return charge_data(Charge(record.id)), HTTPStatus.OK

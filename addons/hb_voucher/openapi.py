@@ -1,0 +1,250 @@
+# This file is part of the HB (henkilökohtainen budjetti) modules for Tryton.
+# Licensed under the GNU GPL v3 or later; see LICENSE at the repository root.
+"The OpenAPI 3 document of the terminal API (routes in api.py)."
+import copy
+
+BASE = '/<database_name>/hb/api/v1'
+
+ERROR_CODES = [
+    'invalid_json', 'invalid_request', 'invalid_quantity', 'invalid_date',
+    'phone_invalid', 'phone_unknown', 'phone_ambiguous',
+    'contract_inactive', 'unknown_service', 'not_covered',
+    'no_active_budget', 'category_not_in_budget', 'insufficient_funds',
+    'not_configured', 'wrong_code', 'too_many_attempts', 'code_expired',
+    'already_confirmed', 'not_pending', 'cancel_window_passed',
+    'already_refunded', 'not_found', 'unauthorized',
+    ]
+
+
+def _error(description):
+    return {
+        'description': description,
+        'content': {'application/json': {
+                'schema': {'$ref': '#/components/schemas/Error'}}},
+        }
+
+
+def _charge(description):
+    return {
+        'description': description,
+        'content': {'application/json': {
+                'schema': {'$ref': '#/components/schemas/Charge'}}},
+        }
+
+
+CHARGE_ID = {
+    'name': 'charge_id', 'in': 'path', 'required': True,
+    'schema': {'type': 'integer'},
+    }
+
+DOCUMENT = {
+    'openapi': '3.0.3',
+    'info': {
+        'title': "Personal budget terminal API",
+        'version': '1.0.0',
+        'description': (
+            "Charge a client's personal budget at the point of service. "
+            "Request a charge with the client's mobile number; the client "
+            "receives a one-time code by SMS; confirm the charge with it. "
+            "Errors carry a stable code; messages follow Accept-Language "
+            "(fi, en)."),
+        },
+    'security': [{'bearer': []}],
+    'paths': {
+        '/charges': {
+            'post': {
+                'operationId': 'requestCharge',
+                'summary': "Request a charge and send the one-time code",
+                'requestBody': {
+                    'required': True,
+                    'content': {'application/json': {'schema': {
+                                '$ref': '#/components/schemas/'
+                                'ChargeRequest'}}},
+                    },
+                'responses': {
+                    '201': _charge("The charge was requested"),
+                    '200': _charge("The charge of the same idempotency "
+                        "key (nothing charged again)"),
+                    '400': _error("Refused; nothing was reserved"),
+                    '401': _error("Missing, unknown or revoked key"),
+                    },
+                },
+            'get': {
+                'operationId': 'listCharges',
+                'summary': "List the provider's charges of a date range",
+                'parameters': [
+                    {'name': 'from', 'in': 'query', 'required': False,
+                        'schema': {'type': 'string', 'format': 'date'},
+                        'description': "First date (default today)"},
+                    {'name': 'to', 'in': 'query', 'required': False,
+                        'schema': {'type': 'string', 'format': 'date'},
+                        'description': "Last date (default from)"},
+                    ],
+                'responses': {
+                    '200': {
+                        'description': "The charges",
+                        'content': {'application/json': {'schema': {
+                                    'type': 'object',
+                                    'properties': {
+                                        'from': {'type': 'string',
+                                            'format': 'date'},
+                                        'to': {'type': 'string',
+                                            'format': 'date'},
+                                        'charges': {'type': 'array',
+                                            'items': {'$ref':
+                                                '#/components/schemas/'
+                                                'Charge'}},
+                                        },
+                                    }}},
+                        },
+                    '400': _error("Invalid dates"),
+                    '401': _error("Missing, unknown or revoked key"),
+                    },
+                },
+            },
+        '/charges/{charge_id}': {
+            'get': {
+                'operationId': 'getCharge',
+                'summary': "Read a charge",
+                'parameters': [CHARGE_ID],
+                'responses': {
+                    '200': _charge("The charge"),
+                    '401': _error("Missing, unknown or revoked key"),
+                    '404': _error("No such charge of the provider"),
+                    },
+                },
+            },
+        '/charges/{charge_id}/confirm': {
+            'post': {
+                'operationId': 'confirmCharge',
+                'summary': "Confirm a requested charge with the code",
+                'parameters': [CHARGE_ID],
+                'requestBody': {
+                    'required': True,
+                    'content': {'application/json': {'schema': {
+                                'type': 'object',
+                                'required': ['code'],
+                                'properties': {
+                                    'code': {'type': 'string',
+                                        'pattern': '^[0-9]{6}$'},
+                                    },
+                                }}},
+                    },
+                'responses': {
+                    '200': _charge("Captured: the sale is done"),
+                    '400': _error("Invalid request"),
+                    '401': _error("Missing, unknown or revoked key"),
+                    '403': _error("Wrong code (attempts are counted)"),
+                    '404': _error("No such charge of the provider"),
+                    '409': _error("Already confirmed, cancelled, "
+                        "expired or too many wrong codes"),
+                    },
+                },
+            },
+        '/charges/{charge_id}/cancel': {
+            'post': {
+                'operationId': 'cancelCharge',
+                'summary': "Cancel a request, or a captured charge within "
+                "the cancellation window (refunded in full)",
+                'parameters': [CHARGE_ID],
+                'responses': {
+                    '200': _charge("Cancelled"),
+                    '401': _error("Missing, unknown or revoked key"),
+                    '404': _error("No such charge of the provider"),
+                    '409': _error("The window passed or the charge is "
+                        "not cancellable"),
+                    },
+                },
+            },
+        },
+    'components': {
+        'securitySchemes': {
+            'bearer': {'type': 'http', 'scheme': 'bearer',
+                'description': "The provider's API key from the portal"},
+            },
+        'schemas': {
+            'ChargeRequest': {
+                'type': 'object',
+                'required': ['mobile', 'idempotency_key', 'lines'],
+                'properties': {
+                    'mobile': {'type': 'string',
+                        'description': "The client's mobile number "
+                        "(E.164 or Finnish national form)",
+                        'example': '+358401234567'},
+                    'idempotency_key': {'type': 'string', 'minLength': 1,
+                        'maxLength': 255},
+                    'lines': {'type': 'array', 'minItems': 1, 'items': {
+                            'type': 'object',
+                            'required': ['service', 'quantity'],
+                            'properties': {
+                                'service': {'type': 'integer',
+                                    'description': "Catalogue service id"},
+                                'quantity': {'type': 'number',
+                                    'exclusiveMinimum': True, 'minimum': 0,
+                                    'multipleOf': 0.01},
+                                },
+                            }},
+                    },
+                },
+            'Charge': {
+                'type': 'object',
+                'properties': {
+                    'id': {'type': 'integer'},
+                    'number': {'type': 'string'},
+                    'kind': {'type': 'string',
+                        'enum': ['charge', 'refund']},
+                    'state': {'type': 'string', 'enum': [
+                            'requested', 'captured', 'cancelled',
+                            'expired']},
+                    'date': {'type': 'string', 'format': 'date'},
+                    'client_name': {'type': 'string'},
+                    'amount': {'type': 'string', 'example': '70.00'},
+                    'currency': {'type': 'string'},
+                    'refunded_amount': {'type': 'string'},
+                    'idempotency_key': {'type': 'string', 'nullable': True},
+                    'origin': {'type': 'integer', 'nullable': True},
+                    'expires_at': {'type': 'string', 'format': 'date-time',
+                        'nullable': True},
+                    'captured_at': {'type': 'string',
+                        'format': 'date-time', 'nullable': True},
+                    'cancelled_at': {'type': 'string',
+                        'format': 'date-time', 'nullable': True},
+                    'posted': {'type': 'boolean'},
+                    'billed': {'type': 'boolean'},
+                    'lines': {'type': 'array', 'items': {
+                            'type': 'object',
+                            'properties': {
+                                'service': {'type': 'integer'},
+                                'name': {'type': 'string'},
+                                'quantity': {'type': 'string'},
+                                'unit_price': {'type': 'string'},
+                                'amount': {'type': 'string'},
+                                },
+                            }},
+                    },
+                },
+            'Error': {
+                'type': 'object',
+                'required': ['error'],
+                'properties': {
+                    'error': {
+                        'type': 'object',
+                        'required': ['code', 'message'],
+                        'properties': {
+                            'code': {'type': 'string',
+                                'enum': ERROR_CODES},
+                            'message': {'type': 'string'},
+                            },
+                        },
+                    },
+                },
+            },
+        },
+    }
+
+
+def document(server_url):
+    "Return the OpenAPI document with the server at server_url"
+    result = copy.deepcopy(DOCUMENT)
+    result['servers'] = [{'url': server_url}]
+    return result
