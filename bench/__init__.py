@@ -1,0 +1,1 @@
+# Benchmarks of the HB modules (see bench/README.md). Not part of make test.

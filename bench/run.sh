@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The benchmark command (make bench): on a private PostgreSQL 15 started as
+# the tests start it, builds a database and a data set, serves it with
+# gunicorn, runs the benchmarks, prints a table and writes it as JSON.
+#   bash bench/run.sh [--size smoke|default] [--workers N] [--clients N] ...
+source "$(dirname "$0")/../scripts/lib.sh"
+source "$(dirname "$0")/../scripts/pg.sh"
+
+ensure_venv
+if ! "$VENV/bin/python" -c 'import gunicorn' 2>/dev/null; then
+    step "Installing the benchmark tools (bench/requirements.txt)"
+    "$VENV/bin/python" -m pip install -q -r "$ROOT/bench/requirements.txt"
+fi
+pg_start
+trap pg_stop EXIT
+export TRYTOND_DATABASE__URI="$PG_URI"
+cd "$ROOT"
+"$VENV/bin/python" -m bench.bench "$@"
