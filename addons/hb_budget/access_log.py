@@ -69,25 +69,71 @@ class AccessLog(ModelSQL, ModelView):
 
     @classmethod
     def log(cls, model, records):
-        """Record in one INSERT that the user read records of model.
+        """Record that the user read records of model through RPC.
 
-        records is a list of (record id, client id) pairs."""
+        records is a list of (record id, client id) pairs. They are written
+        in one INSERT: at once, or at commit in a transaction of its own
+        when the request is read-only (as reads are)."""
         transaction = Transaction()
         if not records or not transaction.check_access:
             return
-        table = cls.__table__()
-        cursor = transaction.connection.cursor()
         user = transaction.user
-        for sub_records in grouped_slice(records, 1000):
+        rows = [(model, record, client, user) for record, client in records]
+        if transaction.readonly:
+            manager = transaction.join(_AccessLogDataManager())
+            manager.rows.extend(rows)
+        else:
+            cls._insert(transaction.connection, rows)
+
+    @classmethod
+    def _insert(cls, connection, rows):
+        table = cls.__table__()
+        cursor = connection.cursor()
+        for sub_rows in grouped_slice(rows, 1000):
             values = [
                 [CurrentTimestamp(), user, model, record,
                     client if client is not None else Null,
                     user, CurrentTimestamp()]
-                for record, client in sub_records]
+                for model, record, client, user in sub_rows]
             cursor.execute(*table.insert(
                     [table.date, table.user, table.model, table.record,
                         table.client, table.create_uid, table.create_date],
                     values))
+
+
+class _AccessLogDataManager:
+    "Write the access log rows of a read-only transaction when it commits"
+
+    def __init__(self):
+        self.rows = []
+
+    def __eq__(self, other):
+        return isinstance(other, _AccessLogDataManager)
+
+    def __hash__(self):
+        return hash(_AccessLogDataManager)
+
+    def tpc_abort(self, transaction):
+        self.rows.clear()
+
+    def tpc_begin(self, transaction):
+        pass
+
+    def commit(self, transaction):
+        if not self.rows:
+            return
+        pool = Pool()
+        AccessLog = pool.get('hb.access.log')
+        with Transaction().new_transaction() as log_transaction:
+            AccessLog._insert(log_transaction.connection, self.rows)
+            log_transaction.commit()
+        self.rows.clear()
+
+    def tpc_vote(self, transaction):
+        pass
+
+    def tpc_finish(self, transaction):
+        pass
 
 
 class AccessLogMixin:

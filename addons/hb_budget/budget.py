@@ -3,7 +3,7 @@
 import datetime as dt
 from decimal import Decimal
 
-from sql import For, Literal
+from sql import For
 from sql.aggregate import Min, Sum
 from sql.conditionals import Case
 from sql.functions import CurrentTimestamp, ToChar
@@ -781,22 +781,28 @@ class BudgetSpending(ModelSQL, ModelView):
         move = Move.__table__()
         line = Line.__table__()
         budget = Budget.__table__()
-        month = ToChar(move.date, 'YYYY-MM')
-        amount = Sum(Case(
-                (move.kind == 'capture', move.amount),
-                (move.kind == 'refund', -move.amount),
-                else_=Literal(0)))
-        return move.join(line, condition=move.line == line.id
+        spending = move.join(line, condition=move.line == line.id
             ).join(budget, condition=line.budget == budget.id
             ).select(
-                Min(move.id).as_('id'),
+                move.id.as_('id'),
                 move.budget.as_('budget'),
                 budget.client.as_('client'),
                 line.category.as_('category'),
-                month.as_('month'),
-                amount.as_('amount'),
-                where=move.kind.in_(['capture', 'refund']),
-                group_by=[move.budget, budget.client, line.category, month])
+                ToChar(move.date, 'YYYY-MM').as_('month'),
+                Case(
+                    (move.kind == 'refund', -move.amount),
+                    else_=move.amount).as_('amount'),
+                where=move.kind.in_(['capture', 'refund']))
+        return spending.select(
+            Min(spending.id).as_('id'),
+            spending.budget.as_('budget'),
+            spending.client.as_('client'),
+            spending.category.as_('category'),
+            spending.month.as_('month'),
+            Sum(spending.amount).as_('amount'),
+            group_by=[
+                spending.budget, spending.client, spending.category,
+                spending.month])
 
     def get_currency(self, name):
         return self.budget.currency.id
