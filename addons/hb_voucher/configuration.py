@@ -43,6 +43,7 @@ class Configuration(metaclass=PoolMeta):
         domain=[
             ('type', '!=', None),
             ('type.statement', '=', 'balance'),
+            ('type.debt', '=', True),
             ('closed', '!=', True),
             ],
         help="Credited by posted charges and debited by the vendor bills "

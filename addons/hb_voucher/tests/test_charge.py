@@ -91,5 +91,74 @@ class ChargeTestCase(_DBTestCase):
             self.assertEqual(analytic.account, budget.analytic_account)
             self.assertEqual(analytic.debit, Decimal('70.00'))
 
+    @with_transaction()
+    def test_refund_bill_pay_reconcile(self):
+        "Refund part, bill once, post, pay by SEPA and reconcile"
+        pool = Pool()
+        Charge = pool.get('hb.charge')
+        Invoice = pool.get('account.invoice')
+        BudgetLine = pool.get('hb.budget.line')
+        Configuration = pool.get('hb.configuration')
+        with set_company(create_wellbeing_area()):
+            data, application, client, budget, product = self.setup_world()
+            charge = self.request(application, product, quantity=3)
+            charge = Charge.confirm(charge, last_code(MOBILE))
+            with self.assertRaises(ChargeError) as cm:
+                Charge.make_refund(charge, Decimal('40.00'), '')
+            self.assertEqual(cm.exception.code, 'reason_required')
+            refund = Charge.make_refund(
+                charge, Decimal('35.00'), "One hour was not done")
+            self.assertEqual(refund.amount, Decimal('-35.00'))
+            self.assertEqual(refund.sale.total, Decimal('-35.00'))
+            with self.assertRaises(ChargeError) as cm:
+                Charge.make_refund(charge, Decimal('70.01'), "Too much")
+            self.assertEqual(cm.exception.code, 'refund_amount')
+            line = BudgetLine(budget.lines[0].id)
+            self.assertEqual(line.spent, Decimal('70.00'))
+
+            result = Charge.reconcile()
+            self.assertEqual(result['not_posted'], Decimal('70.00'))
+            self.assertTrue(result['checks']['spent'])
+
+            config = Configuration(1)
+            config.hb_invoice_post = True
+            config.save()
+            invoices = Charge.bill_providers(end_date=charge.date)
+            invoice, = invoices
+            self.assertEqual(invoice.type, 'in')
+            self.assertEqual(invoice.party, application.party)
+            self.assertEqual(invoice.state, 'posted')
+            self.assertEqual(invoice.total_amount, Decimal('70.00'))
+            self.assertEqual(len(invoice.lines), 2)
+            for line in invoice.lines:
+                self.assertEqual(line.account, data['clearing'])
+                self.assertNotIn(client.hb_hetu, line.description)
+                self.assertNotIn(client.name, line.description)
+            self.assertEqual(Charge.bill_providers(end_date=charge.date), [])
+            self.assertEqual(Invoice.search([('hb_bill', '=', True)]),
+                [invoice])
+
+            result = Charge.reconcile()
+            self.assertEqual(result['captured'], Decimal('105.00'))
+            self.assertEqual(result['refunded'], Decimal('35.00'))
+            self.assertEqual(result['billed'], Decimal('70.00'))
+            self.assertEqual(result['unbilled'], Decimal('0.00'))
+            self.assertEqual(result['clearing_balance'], Decimal('0.00'))
+            self.assertEqual(result['checks'], {
+                    'clearing': True, 'spent': True, 'analytic': True},
+                result['mismatches'])
+
+            group = Charge.pay_vendor_bills()
+            payment, = group.payments
+            self.assertEqual(payment.amount, Decimal('70.00'))
+            self.assertEqual(payment.sepa_bank_account_number.number_compact,
+                'FI2112345600000785')
+            message, = group.sepa_messages
+            xml = bytes(message.message).decode('utf-8')
+            self.assertIn('pain.001.001.03', xml)
+            self.assertIn('FI2112345600000785', xml)
+            self.assertIn('<InstdAmt Ccy="EUR">70.00</InstdAmt>', xml)
+            self.assertIsNone(Charge.pay_vendor_bills())
+
 
 del _DBTestCase

@@ -16,6 +16,7 @@ import datetime as dt
 from decimal import Decimal
 
 from trytond.modules.account.tests import create_chart, get_fiscalyear
+from trytond.modules.account_invoice.tests import set_invoice_sequences
 from trytond.pool import Pool
 from trytond.tests.test_tryton import DB_NAME
 from trytond.transaction import Transaction, TransactionError
@@ -36,6 +37,9 @@ __all__ = [
     'create_wellbeing_area', 'setup_accounting', 'setup_hb',
     'create_provider_with_service', 'create_client', 'create_budget',
     'last_code', 'create_api_key']
+
+COMPANY_IBAN = 'FI84 1234 5600 0001 36'
+
 
 def run_in_transaction(func, *args, user=1, **kwargs):
     """Run func in a new transaction (committed), retrying as Tryton's
@@ -73,7 +77,8 @@ def setup_accounting(company, today=None):
     FiscalYear = pool.get('account.fiscalyear')
     Configuration = pool.get('hb.configuration')
     create_chart(company)
-    fiscalyear = get_fiscalyear(company, today=today)
+    fiscalyear = set_invoice_sequences(
+        get_fiscalyear(company, today=today))
     fiscalyear.save()
     FiscalYear.create_period([fiscalyear])
     expense, = Account.search([
@@ -114,6 +119,43 @@ def setup_accounting(company, today=None):
         }
 
 
+def setup_payment_journal(company):
+    """Create the company's bank account and the SEPA payment journal
+    (pain.001.001.03) paying HB vendor bills; return the journal"""
+    pool = Pool()
+    Bank = pool.get('bank')
+    BankAccount = pool.get('bank.account')
+    Party = pool.get('party.party')
+    Journal = pool.get('account.payment.journal')
+    Configuration = pool.get('hb.configuration')
+    banks = Bank.search([('bic', '=', 'NDEAFIHH')], limit=1)
+    if banks:
+        bank, = banks
+    else:
+        bank_party, = Party.create([{'name': 'Pankki Oyj'}])
+        bank, = Bank.create([{'party': bank_party.id, 'bic': 'NDEAFIHH'}])
+    account, = BankAccount.create([{
+                'bank': bank.id,
+                'owners': [('add', [company.party.id])],
+                'currency': company.currency.id,
+                'numbers': [('create', [{
+                                'type': 'iban',
+                                'number': COMPANY_IBAN,
+                                }])],
+                }])
+    journal = Journal(
+        name="HB provider payments", company=company,
+        currency=company.currency, process_method='sepa',
+        sepa_bank_account_number=account.numbers[0],
+        sepa_payable_flavor='pain.001.001.03',
+        sepa_receivable_flavor='pain.008.001.02')
+    journal.save()
+    config = Configuration(1)
+    config.hb_payment_journal = journal
+    config.save()
+    return journal
+
+
 def setup_hb(today=None):
     """Set up the company's accounting and the HB master data (in the
     company context). Return a dict of both."""
@@ -123,6 +165,7 @@ def setup_hb(today=None):
     data = create_master_data()
     data.update(setup_accounting(company, today=today))
     data['company'] = company
+    data['payment_journal'] = setup_payment_journal(company)
     return data
 
 

@@ -1,0 +1,432 @@
+# This file is part of the HB (henkilökohtainen budjetti) modules for Tryton.
+# Licensed under the GNU GPL v3 or later; see LICENSE at the repository root.
+"""Vendor bills made from charges, their SEPA payment and the
+reconciliation of the money path.
+
+Billing: one supplier invoice per provider and run from its captured
+charges not yet billed (Dr HB charges to be billed / Cr payable). The
+charges are locked and marked billed in the transaction that makes the
+invoices: each charge is billed exactly once, however often the task runs
+or if it crashes midway."""
+import datetime as dt
+from collections import defaultdict
+from decimal import Decimal
+from itertools import groupby
+
+from sql.aggregate import Sum
+from trytond.i18n import gettext
+from trytond.model import ModelView, fields
+from trytond.modules.currency.fields import Monetary
+from trytond.pool import Pool, PoolMeta
+from trytond.transaction import Transaction, without_check_access
+from trytond.wizard import Button, StateTransition, StateView, Wizard
+
+from .exceptions import BillingError
+
+ZERO = Decimal('0.00')
+
+
+class Charge(metaclass=PoolMeta):
+    __name__ = 'hb.charge'
+
+    @classmethod
+    def _billable_domain(cls, start_date=None, end_date=None):
+        domain = [
+            ('state', 'in', ['captured', 'cancelled']),
+            ('sale', '!=', None),
+            ('invoice_line', '=', None),
+            ]
+        if start_date:
+            domain.append(('date', '>=', start_date))
+        if end_date:
+            domain.append(('date', '<=', end_date))
+        return domain
+
+    @classmethod
+    def bill_providers(cls, start_date=None, end_date=None, date=None):
+        """Make the vendor bills of the captured charges of the period
+        not yet billed (up to yesterday by default); return the bills"""
+        pool = Pool()
+        Date = pool.get('ir.date')
+        Invoice = pool.get('account.invoice')
+        config = cls._config()
+        today = Date.today()
+        if end_date is None:
+            end_date = today - dt.timedelta(days=1)
+        if date is None:
+            date = today
+        if not config.hb_clearing_account:
+            raise BillingError(gettext(
+                    'hb_voucher.msg_billing_not_configured'))
+        # The clearing account must hold what the bills take from it
+        while cls.post_sales():
+            pass
+
+        charges = cls.search(cls._billable_domain(start_date, end_date),
+            order=[('provider', 'ASC'), ('date', 'ASC'), ('id', 'ASC')])
+        if not charges:
+            return []
+        cls._lock_rows([c.id for c in charges])
+        # Re-read after the lock: another run may have billed some
+        charges = cls.search([
+                ('id', 'in', [c.id for c in charges]),
+                ] + cls._billable_domain(start_date, end_date),
+            order=[('provider', 'ASC'), ('date', 'ASC'), ('id', 'ASC')])
+
+        invoices, billed = [], []
+        for (company, provider), provider_charges in groupby(
+                charges, key=lambda c: (c.company, c.provider)):
+            provider_charges = list(provider_charges)
+            invoice = cls._get_vendor_bill(
+                company, provider, provider_charges, start_date, end_date,
+                date)
+            invoices.append(invoice)
+            billed.append(provider_charges)
+        Invoice.save(invoices)
+        to_save = []
+        for invoice, provider_charges in zip(invoices, billed):
+            lines = iter(invoice.lines)
+            for charge in provider_charges:
+                first = None
+                for _ in charge.lines:
+                    line = next(lines)
+                    first = first or line
+                charge.invoice_line = first
+                to_save.append(charge)
+        cls.save(to_save)
+        if config.hb_invoice_post:
+            with Transaction().set_context(_skip_warnings=True):
+                Invoice.validate_invoice(invoices)
+                Invoice.post(invoices)
+        return invoices
+
+    @classmethod
+    def _get_vendor_bill(cls, company, provider, charges, start_date,
+            end_date, date):
+        "Return the unsaved vendor bill of provider for charges"
+        pool = Pool()
+        Invoice = pool.get('account.invoice')
+        InvoiceLine = pool.get('account.invoice.line')
+        config = cls._config()
+        lang = provider.lang.code if provider.lang else 'fi'
+        with Transaction().set_context(language=lang):
+            reference = gettext('hb_voucher.msg_bill_reference',
+                start=start_date or min(c.date for c in charges),
+                end=end_date)
+        invoice = Invoice(
+            company=company, type='in', party=provider,
+            invoice_address=provider.address_get(type='invoice'),
+            currency=company.currency,
+            account=provider.account_payable_used,
+            invoice_date=date, reference=reference,
+            description=reference, hb_bill=True)
+        if config.hb_invoice_journal:
+            invoice.journal = config.hb_invoice_journal
+        else:
+            invoice.set_journal()
+        lines = []
+        for charge in charges:
+            for line in charge.lines:
+                # The client's identity (HETU, name) stays out of the bill
+                lines.append(InvoiceLine(
+                        invoice=invoice, company=company, type='line',
+                        currency=company.currency,
+                        account=config.hb_clearing_account,
+                        quantity=float(line.quantity),
+                        unit_price=line.unit_price,
+                        description='%s %s %s' % (
+                            charge.number, charge.date.isoformat(),
+                            line.product.rec_name),
+                        origin=charge))
+        invoice.lines = lines
+        return invoice
+
+    @classmethod
+    def pay_vendor_bills(cls, date=None):
+        """Pay by SEPA credit transfer the posted HB vendor bills due on
+        date (today) to the providers' verified IBAN; return the payment
+        group (None when nothing is due)"""
+        pool = Pool()
+        Date = pool.get('ir.date')
+        Invoice = pool.get('account.invoice')
+        Payment = pool.get('account.payment')
+        Group = pool.get('account.payment.group')
+        config = cls._config()
+        if date is None:
+            date = Date.today()
+        journal = config.hb_payment_journal
+        if not journal:
+            raise BillingError(gettext(
+                    'hb_voucher.msg_billing_not_configured'))
+        invoices = Invoice.search([
+                ('type', '=', 'in'),
+                ('hb_bill', '=', True),
+                ('state', '=', 'posted'),
+                ('company', '=', journal.company.id),
+                ])
+        payments = []
+        for invoice in invoices:
+            number = invoice.party.hb_iban_number
+            if not number:
+                continue
+            for line in invoice.lines_to_pay:
+                if line.reconciliation or line.payment_amount <= 0:
+                    continue
+                if line.maturity_date and line.maturity_date > date:
+                    continue
+                payments.append(Payment(
+                        company=journal.company, journal=journal,
+                        kind='payable', party=invoice.party, line=line,
+                        amount=line.payment_amount, date=date,
+                        sepa_payable_bank_account_number=number,
+                        reference=invoice.reference, state='approved'))
+        if not payments:
+            return None
+        Payment.save(payments)
+        group = Group(company=journal.company, journal=journal,
+            kind='payable')
+        group.save()
+        Payment.process(payments, lambda: group)
+        return group
+
+    @classmethod
+    def reconcile(cls, start_date=None, end_date=None):
+        """Return the reconciliation of charges: figures of the period and
+        the checks of the whole money path (with their mismatches)"""
+        pool = Pool()
+        Budget = pool.get('hb.budget')
+        MoveLine = pool.get('account.move.line')
+        Move = pool.get('account.move')
+        config = cls._config()
+        domain = [
+            ('state', 'in', ['captured', 'cancelled']),
+            ('sale', '!=', None),
+            ]
+        period = list(domain)
+        if start_date:
+            period.append(('date', '>=', start_date))
+        if end_date:
+            period.append(('date', '<=', end_date))
+        figures = defaultdict(lambda: ZERO)
+        for charge in cls.search(period):
+            amount = charge.amount
+            if charge.kind == 'charge':
+                figures['captured'] += amount
+            else:
+                figures['refunded'] -= amount
+            if not charge.posted:
+                figures['not_posted'] += amount
+            invoice = charge.invoice
+            if charge.invoice_line:
+                figures['billed'] += amount
+                if invoice.state == 'paid':
+                    figures['paid'] += amount
+            else:
+                figures['unbilled'] += amount
+
+        checks, mismatches = {}, []
+        # 1. The clearing account holds the posted charges not yet on a
+        # posted vendor bill
+        charges = cls.search(domain)
+        expected = sum((c.amount for c in charges if c.posted and not (
+                        c.invoice_line
+                        and c.invoice.state in {'posted', 'paid'})),
+            ZERO)
+        clearing = ZERO
+        if config.hb_clearing_account:
+            line = MoveLine.__table__()
+            move = Move.__table__()
+            cursor = Transaction().connection.cursor()
+            cursor.execute(*line.join(move,
+                    condition=line.move == move.id).select(
+                    Sum(line.credit - line.debit),
+                    where=(line.account == config.hb_clearing_account.id)
+                    & (move.state == 'posted')))
+            value, = cursor.fetchone()
+            clearing = Decimal(str(value or 0))
+        checks['clearing'] = clearing == expected
+        if not checks['clearing']:
+            mismatches.append(gettext('hb_voucher.msg_reconcile_clearing',
+                    balance=clearing, expected=expected))
+
+        # 2. and 3. per budget
+        by_budget = defaultdict(lambda: [ZERO, ZERO])
+        for charge in charges:
+            by_budget[charge.budget][0] += charge.amount
+            if charge.posted:
+                by_budget[charge.budget][1] += charge.amount
+        checks['spent'] = checks['analytic'] = True
+        with without_check_access():
+            budgets = Budget.search([])
+        for budget in budgets:
+            captured, posted = by_budget.get(budget, (ZERO, ZERO))
+            if budget.spent != captured:
+                checks['spent'] = False
+                mismatches.append(gettext('hb_voucher.msg_reconcile_spent',
+                        budget=budget.rec_name, spent=budget.spent,
+                        expected=captured))
+            if budget.analytic_account:
+                balance = -budget.analytic_account.balance
+                if balance != posted:
+                    checks['analytic'] = False
+                    mismatches.append(gettext(
+                            'hb_voucher.msg_reconcile_analytic',
+                            budget=budget.rec_name, balance=balance,
+                            expected=posted))
+        return {
+            'captured': figures['captured'],
+            'refunded': figures['refunded'],
+            'billed': figures['billed'],
+            'unbilled': figures['unbilled'],
+            'paid': figures['paid'],
+            'not_posted': figures['not_posted'],
+            'clearing_balance': clearing,
+            'clearing_expected': expected,
+            'checks': checks,
+            'mismatches': mismatches,
+            }
+
+
+class Party(metaclass=PoolMeta):
+    __name__ = 'party.party'
+
+    @property
+    def hb_iban_number(self):
+        "The IBAN number of the provider's verified payment account"
+        if self.hb_bank_account:
+            for number in self.hb_bank_account.numbers:
+                if number.type == 'iban':
+                    return number
+
+
+class Invoice(metaclass=PoolMeta):
+    __name__ = 'account.invoice'
+
+    hb_bill = fields.Boolean(
+        "Personal Budget Bill", readonly=True,
+        help="Made from the provider's personal budget charges.")
+
+    @classmethod
+    def default_hb_bill(cls):
+        return False
+
+    @classmethod
+    def copy(cls, invoices, default=None):
+        default = default.copy() if default is not None else {}
+        default.setdefault('hb_bill', False)
+        return super().copy(invoices, default=default)
+
+
+class InvoiceLine(metaclass=PoolMeta):
+    __name__ = 'account.invoice.line'
+
+    @classmethod
+    def _get_origin(cls):
+        return super()._get_origin() + ['hb.charge']
+
+
+class BillStart(ModelView):
+    __name__ = 'hb.charge.bill.start'
+    __string__ = "Make Vendor Bills"
+
+    start_date = fields.Date("Start Date",
+        help="Empty: every charge not yet billed up to the end date.")
+    end_date = fields.Date("End Date", required=True)
+
+    @classmethod
+    def default_end_date(cls):
+        return Pool().get('ir.date').today()
+
+
+class Bill(Wizard):
+    __name__ = 'hb.charge.bill'
+    __string__ = "Make Vendor Bills"
+    start = StateView('hb.charge.bill.start',
+        'hb_voucher.charge_bill_start_view_form', [
+            Button("Cancel", 'end', 'tryton-cancel'),
+            Button("Make", 'bill', 'tryton-ok', default=True),
+            ])
+    bill = StateTransition()
+
+    def transition_bill(self):
+        pool = Pool()
+        Charge = pool.get('hb.charge')
+        Charge.bill_providers(self.start.start_date, self.start.end_date)
+        return 'end'
+
+
+class ReconciliationStart(ModelView):
+    __name__ = 'hb.charge.reconciliation.start'
+    __string__ = "Reconcile Charges"
+
+    start_date = fields.Date("Start Date")
+    end_date = fields.Date("End Date")
+
+
+class Reconciliation(ModelView):
+    __name__ = 'hb.charge.reconciliation'
+    __string__ = "Charge Reconciliation"
+
+    currency = fields.Many2One('currency.currency', "Currency", readonly=True)
+    start_date = fields.Date("Start Date", readonly=True)
+    end_date = fields.Date("End Date", readonly=True)
+    captured = Monetary(
+        "Captured", currency='currency', digits='currency', readonly=True)
+    refunded = Monetary(
+        "Refunded", currency='currency', digits='currency', readonly=True)
+    billed = Monetary(
+        "Billed", currency='currency', digits='currency', readonly=True)
+    unbilled = Monetary(
+        "Unbilled", currency='currency', digits='currency', readonly=True)
+    paid = Monetary(
+        "Paid", currency='currency', digits='currency', readonly=True)
+    not_posted = Monetary(
+        "Captured, Not Yet Posted", currency='currency', digits='currency',
+        readonly=True)
+    clearing_balance = Monetary(
+        "Clearing Account Balance", currency='currency', digits='currency',
+        readonly=True)
+    clearing_expected = Monetary(
+        "Posted Charges Not on a Posted Bill", currency='currency',
+        digits='currency', readonly=True)
+    check_clearing = fields.Boolean(
+        "Clearing Balance = Unbilled Charges", readonly=True)
+    check_spent = fields.Boolean(
+        "Budget Spent = Captured − Refunded", readonly=True)
+    check_analytic = fields.Boolean(
+        "Analytic Balance = Spent", readonly=True)
+    mismatches = fields.Text("Mismatches", readonly=True)
+
+
+class Reconcile(Wizard):
+    __name__ = 'hb.charge.reconcile'
+    __string__ = "Reconcile Charges"
+    start = StateView('hb.charge.reconciliation.start',
+        'hb_voucher.charge_reconciliation_start_view_form', [
+            Button("Cancel", 'end', 'tryton-cancel'),
+            Button("Reconcile", 'result', 'tryton-ok', default=True),
+            ])
+    result = StateView('hb.charge.reconciliation',
+        'hb_voucher.charge_reconciliation_view_form', [
+            Button("Close", 'end', 'tryton-close', default=True),
+            ])
+
+    def default_result(self, fields):
+        pool = Pool()
+        Charge = pool.get('hb.charge')
+        Company = pool.get('company.company')
+        result = Charge.reconcile(self.start.start_date, self.start.end_date)
+        company = Transaction().context.get('company')
+        values = {k: v for k, v in result.items()
+            if k not in {'checks', 'mismatches'}}
+        values.update({
+                'currency': (Company(company).currency.id
+                    if company else None),
+                'start_date': self.start.start_date,
+                'end_date': self.start.end_date,
+                'check_clearing': result['checks']['clearing'],
+                'check_spent': result['checks']['spent'],
+                'check_analytic': result['checks']['analytic'],
+                'mismatches': '\n'.join(result['mismatches']),
+                })
+        return values
