@@ -132,8 +132,10 @@ def build_world():
                 'key_a': create_api_key(a),
                 'key_b': create_api_key(b),
                 })
-        for name in ['cleaning', 'kajaani', 'avain', 'home_help']:
-            ids[name] = data[name].id
+        for name, value in data.items():
+            if name in {'kajaani', 'sotkamo', 'kuhmo', 'avain', 'elderly',
+                    'home_help', 'cleaning', 'meals', 'escort'}:
+                ids[name] = value.id
     return ids
 
 
