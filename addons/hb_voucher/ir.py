@@ -16,4 +16,6 @@ class Cron(metaclass=PoolMeta):
                     "Post Personal Budget Charges"),
                 ('hb.charge|bill_providers',
                     "Make Vendor Bills of Personal Budget Charges"),
+                ('hb.charge|pay_vendor_bills',
+                    "Pay Personal Budget Vendor Bills by SEPA"),
                 ])
