@@ -1,12 +1,22 @@
 # This file is part of the HB (henkilökohtainen budjetti) modules for Tryton.
 # Licensed under the GNU GPL v3 or later; see LICENSE at the repository root.
-"""Kainuu demo data: the wellbeing area, its municipalities, customer groups
-and service categories. Called by scripts/demo_data.py; idempotent.
+"""Kainuu demo data: the wellbeing area with a small chart of accounts, its
+municipalities, customer groups and service categories, the AVAIN pilot
+settings, approved providers with services, clients with plans, decisions
+and budgets, AVAIN conversions, comparison clients, and a few weeks of
+charges. Called by scripts/demo_data.py; idempotent: each part looks for
+what it would create and adds only what is missing.
 
-All people and firms are fictional; HETUs use the 900-999 range only."""
+All people and firms are fictional; HETUs use the temporary 900-999 range
+only, business IDs and IBANs are made up with valid check digits."""
+import datetime as dt
+from contextlib import contextmanager
 from decimal import Decimal
+from unittest.mock import patch
 
+from dateutil.relativedelta import relativedelta
 from proteus import Model, Wizard
+from trytond.transaction import Transaction
 
 COMPANY_NAME = "Kainuun hyvinvointialue (demo)"
 
@@ -146,5 +156,734 @@ def load_master_data(config):
 
 
 def load(config):
-    load_company(config)
+    company = load_company(config)
     load_master_data(config)
+    load_chart(config, company)
+    for part in [load_accounting, load_users, load_pilot_settings,
+            load_providers, load_portal_passwords, load_clients,
+            load_comparison, load_charges, load_billing,
+            load_ratings_and_gaps]:
+        run(config, company, part)
+
+
+def run(config, company, function):
+    """Run function in a transaction of the demo database as the admin
+    user of the wellbeing area, committed at the end; retried as Tryton's
+    dispatcher does when it needs a table lock"""
+    from trytond.transaction import TransactionError
+    context = dict(config.context or {})
+    context['company'] = company.id
+    context.pop('_check_access', None)
+    extras = {}
+    while True:
+        with Transaction().start(config.database_name, config.user,
+                context=context, **extras) as transaction, no_email():
+            try:
+                return function()
+            except TransactionError as exception:
+                transaction.rollback()
+                exception.fix(extras)
+
+
+def no_email():
+    "Keep the emails to the fictional providers from being sent"
+    return patch(
+        'trytond.modules.hb_marketplace.mail.send_message_transactional')
+
+
+def pool():
+    from trytond.pool import Pool
+    return Pool()
+
+
+HETU_CHECK = '0123456789ABCDEFHJKLMNPRSTUVWXY'
+
+
+def temporary_hetu(birth_date, individual):
+    "Return a temporary HETU (individual number 900-999) with its check"
+    assert 900 <= individual <= 999
+    sign = '-' if birth_date.year < 2000 else 'A'
+    digits = '%s%03d' % (birth_date.strftime('%d%m%y'), individual)
+    return '%s%s%03d%s' % (
+        birth_date.strftime('%d%m%y'), sign, individual,
+        HETU_CHECK[int(digits) % 31])
+
+
+def business_id(number):
+    "Return the Y-tunnus of the 7-digit number with its check digit or None"
+    digits = '%07d' % number
+    remainder = sum(int(d) * w for d, w in zip(
+            digits, [7, 9, 10, 5, 8, 4, 2])) % 11
+    if remainder == 1:
+        return None
+    return '%s-%d' % (digits, 0 if remainder == 0 else 11 - remainder)
+
+
+def finnish_iban(bban):
+    "Return the Finnish IBAN of the 14-digit BBAN"
+    number = int(bban + '1518' + '00')  # F=15, I=18
+    return 'FI%02d%s' % (98 - number % 97, bban)
+
+
+def demo_dates():
+    """Return (today, pilot start, pilot end): the pilot started on the
+    first day of the month two months ago and lasts a year"""
+    Date = pool().get('ir.date')
+    today = Date.today()
+    start = today.replace(day=1) - relativedelta(months=2)
+    return today, start, start + relativedelta(months=12, days=-1)
+
+
+def load_chart(config, company):
+    """Create the minimal chart of accounts with Tryton's create_chart
+    wizard and a fiscal year covering the pilot, with its periods"""
+    from trytond.modules.account.tests.tools import (
+        create_chart,
+        create_fiscalyear,
+    )
+    from trytond.modules.account_invoice.tests.tools import (
+        set_fiscalyear_invoice_sequences,
+    )
+    Account = Model.get('account.account')
+    FiscalYear = Model.get('account.fiscalyear')
+    if not Account.find([('company', '=', company.id)], limit=1):
+        create_chart(company, config=config)
+    if not FiscalYear.find([('company', '=', company.id)], limit=1):
+        today = dt.date.today()
+        start = today.replace(day=1) - relativedelta(months=2)
+        end = start + relativedelta(months=12, days=-1)
+        fiscalyear = set_fiscalyear_invoice_sequences(create_fiscalyear(
+                company, today=(start.replace(month=1, day=1),
+                    end.replace(month=12, day=31)),
+                config=config), config=config)
+        fiscalyear.save()
+        fiscalyear.click('create_period')
+
+
+def load_accounting():
+    """Add the accounts of the HB flow (what hb_voucher books on): the HB
+    service expense account and the clearing account of charges to be
+    billed, and set them in the settings"""
+    P = pool()
+    Account = P.get('account.account')
+    AccountType = P.get('account.account.type')
+    Configuration = P.get('hb.configuration')
+    company = Transaction().context['company']
+    config = Configuration(1)
+    if config.hb_expense_account and config.hb_clearing_account:
+        return
+    expense, = Account.search([
+            ('type.expense', '=', True), ('company', '=', company),
+            ('type.statement', '=', 'income')], limit=1)
+    payable, = Account.search([
+            ('type.payable', '=', True), ('company', '=', company)],
+        limit=1)
+    # The clearing account is a debt (hb_voucher's settings require it):
+    # mark the last liability type that is neither payable nor receivable
+    debt_type, = AccountType.search([
+            ('company', '=', company),
+            ('statement', '=', 'balance'),
+            ('payable', '=', False),
+            ('receivable', '=', False),
+            ('assets', '=', False),
+            ], order=[('sequence', 'DESC'), ('id', 'DESC')], limit=1)
+    if not debt_type.debt:
+        debt_type.debt = True
+        debt_type.save()
+    clearing = Account(
+        name="HB-veloitukset laskuttamatta", code='2999', company=company,
+        type=debt_type, parent=payable.parent)
+    hb_expense = Account(
+        name="HB-palvelujen kulut", code='5999', company=company,
+        type=expense.type, parent=expense.parent)
+    Account.save([clearing, hb_expense])
+    config.hb_expense_account = hb_expense
+    config.hb_clearing_account = clearing
+    config.save()
+
+
+# login, name, groups
+USERS = [
+    ('sanna', "Sanna Omatyöntekijä", ['group_hb_own_worker']),
+    ('mikko', "Mikko Omatyöntekijä", ['group_hb_own_worker']),
+    ('pirjo', "Pirjo Esihenkilö", ['group_hb_supervisor']),
+    ]
+
+
+def load_users():
+    "Create the own-workers and the supervisor of the demo (no password)"
+    P = pool()
+    User = P.get('res.user')
+    ModelData = P.get('ir.model.data')
+    company = Transaction().context['company']
+    existing = {u.login for u in User.search([
+                ('login', 'in', [u[0] for u in USERS])])}
+    users = []
+    for login, name, groups in USERS:
+        if login in existing:
+            continue
+        users.append(User(
+                login=login, name=name, companies=[company],
+                company=company,
+                groups=[ModelData.get_id('hb_budget', g) for g in groups]))
+    User.save(users)
+
+
+def demo_user(login):
+    return pool().get('res.user').search([('login', '=', login)])[0]
+
+
+def load_pilot_settings():
+    """The AVAIN pilot's rules: its customer group, days off, a day off
+    worth €100, family home help and the home-help support services, and
+    the pilot period"""
+    P = pool()
+    Configuration = P.get('hb.configuration')
+    Group = P.get('hb.customer.group')
+    Category = P.get('hb.service.category')
+    config = Configuration(1)
+    if config.avain_customer_group:
+        return
+    _, start, end = demo_dates()
+    config.avain_customer_group, = Group.search([('code', '=', 'avain')])
+    config.avain_categories = Category.search([
+            ('code', 'in', ['family-home-help', 'home-help-support'])])
+    config.avain_day_value = Decimal('100.00')
+    config.avain_carry_over = True
+    config.avain_start_date = start
+    config.avain_end_date = end
+    config.save()
+
+
+# name, business number, city, municipalities, groups,
+# services (name, category, price)
+PROVIDERS = [
+    ("Kajaanin Kotiapu Oy", 1010101, "Kajaani",
+        ['205', '578', '697'], ['avain', 'elderly'],
+        [("Kotisiivous", 'cleaning', '38.00'),
+            ("Ikkunanpesu", 'window-cleaning', '42.00'),
+            ("Lastenhoito kotona", 'childcare', '36.00')]),
+    ("Sotkamon Perhepalvelu Ky", 1020202, "Sotkamo",
+        ['765', '205'], ['avain'],
+        [("Lapsiperheen kotipalvelu", 'family-home-help', '48.00'),
+            ("Lastenhoito kotona", 'childcare', '35.00')]),
+    ("Kuhmon Ateriat Oy", 1030303, "Kuhmo",
+        ['290', '765'], ['avain', 'elderly', 'disabled'],
+        [("Kotiin kuljetettu ateria", 'meals', '10.50'),
+            ("Kauppapalvelu", 'grocery', '22.00')]),
+    ("Suomussalmen Saattopalvelu Tmi", 1040404, "Suomussalmi",
+        ['777', '105', '620'], ['avain', 'elderly', 'disabled',
+            'intellectual'],
+        [("Saattaja asiointiin", 'escort', '34.00'),
+            ("Asiointipalvelu", 'errands', '34.00'),
+            ("Kuljetus", 'transport', '2.20')]),
+    ("Kainuun Pyykki ja Puhdas Oy", 1050505, "Kajaani",
+        ['205', '765', '578'], ['avain', 'elderly'],
+        [("Pyykkipalvelu", 'laundry', '28.00'),
+            ("Kodinhoito", 'housekeeping', '39.00')]),
+    ("Paltamon Piha- ja Lumityö Oy", 1060606, "Paltamo",
+        ['578', '205', '697'], ['avain', 'elderly', 'disabled'],
+        [("Lumityöt", 'snow-clearing', '40.00'),
+            ("Pihatyöt", 'yard-work', '38.00'),
+            ("Kodin huoltoapu", 'home-maintenance', '42.00')]),
+    ("Hyvän Mielen Seura ry", 1070707, "Kajaani",
+        ['205', '290', '765', '777'], ['avain', 'intellectual',
+            'disabled'],
+        [("Seuranpito", 'companionship', '25.00'),
+            ("Harrastustuki", 'leisure', '30.00')]),
+    ("Puolangan Kotihoiva Oy", 1080808, "Puolanka",
+        ['620', '105'], ['avain', 'elderly'],
+        [("Kylvetys- ja saunapalvelu", 'bathing', '36.00'),
+            ("Kotisiivous", 'cleaning', '40.00')]),
+    ("Turvakaista Kainuu Oy", 1090909, "Kajaani",
+        ['105', '205', '290', '578', '620', '697', '765', '777'],
+        ['elderly', 'disabled'],
+        [("Turvapuhelin", 'safety-alarm', '29.00')]),
+    ("Ristijärven Lapsiperheapu Osk", 1101010, "Ristijärvi",
+        ['697', '205', '578'], ['avain'],
+        [("Lapsiperheen kotipalvelu", 'family-home-help', '50.00'),
+            ("Lastenhoito kotona", 'childcare', '34.00')]),
+    ]
+BANKS = [('1', 'NDEAFIHH'), ('5', 'OKOYFIHH'), ('8', 'DABAFIHH')]
+
+
+def provider_business_id(number):
+    while business_id(number) is None:
+        number += 1
+    return business_id(number)
+
+
+def load_providers():
+    """Apply, review and approve the providers through the marketplace's
+    application workflow (party, bank account, contract, portal login and
+    catalogue services); their contracts run from the pilot's start"""
+    P = pool()
+    Application = P.get('hb.provider.application')
+    Municipality = P.get('hb.municipality')
+    Group = P.get('hb.customer.group')
+    Category = P.get('hb.service.category')
+    Contract = P.get('hb.provider.contract')
+    _, start, _ = demo_dates()
+    municipalities = {m.code: m for m in Municipality.search([])}
+    groups = {g.code: g for g in Group.search([])}
+    categories = {c.code: c for c in Category.search([])}
+    existing = {a.business_id for a in Application.search([])}
+    checklist = {
+        'check_prepayment_register': True,
+        'check_social_service_register': True,
+        'check_liability_insurance': True,
+        'check_self_monitoring_plan': True,
+        'check_quality': True,
+        'check_staff_suitability': True,
+        }
+    for index, (name, number, city, codes, group_codes, services) in (
+            enumerate(PROVIDERS)):
+        ytunnus = provider_business_id(number)
+        if ytunnus in existing:
+            continue
+        bank, bic = BANKS[index % len(BANKS)]
+        iban = finnish_iban('%s%013d' % (bank, 4000000 + index * 1013))
+        slug = name.split()[0].lower().replace('ä', 'a').replace('ö', 'o')
+        application, = Application.create([{
+                    'name': name,
+                    'business_id': ytunnus,
+                    'street': 'Kauppakatu %d' % (index + 1),
+                    'postal_code': '87100',
+                    'city': city,
+                    'contact_name': 'Yhteyshenkilö %d' % (index + 1),
+                    'email': 'demo-%d-%s@example.com' % (index + 1, slug),
+                    'phone': '+358 40 700 %04d' % (index + 1),
+                    'iban': iban,
+                    'bic': bic,
+                    'language': 'fi',
+                    'rulebook_accepted': True,
+                    'description': "%s: palveluja kainuulaisille "
+                    "perheille ja ikäihmisille." % name,
+                    'municipalities': [('add', [
+                                municipalities[c].id for c in codes])],
+                    'customer_groups': [('add', [
+                                groups[g].id for g in group_codes])],
+                    'services': [('create', [{
+                                    'name': service,
+                                    'category': categories[code].id,
+                                    'unit': categories[code].unit,
+                                    'price': Decimal(price),
+                                    'languages': ['fi'],
+                                    'description': "%s, %s." % (
+                                        service, city),
+                                    } for service, code, price in services])],
+                    }])
+        Application.submit([application])
+        Application.write([application], checklist)
+        Application.approve([application])
+        application = Application(application.id)
+        Contract.write([application.contract], {'start_date': start})
+
+
+FIRST_NAMES = [
+    "Aino", "Eero", "Helmi", "Juho", "Kaisa", "Lauri", "Minna", "Niko",
+    "Outi", "Pasi", "Riikka", "Sami", "Tiina", "Ville", "Anu", "Jari",
+    "Leena", "Markku", "Paula", "Timo", "Heidi", "Kari", "Satu", "Olli",
+    "Elina", "Antti", "Johanna", "Petri", "Marja", "Tapio",
+    ]
+LAST_NAMES = [
+    "Demo-Heikkinen", "Demo-Karjalainen", "Demo-Komulainen",
+    "Demo-Kemppainen", "Demo-Huotari", "Demo-Pulkkinen", "Demo-Korhonen",
+    "Demo-Tervo", "Demo-Moilanen", "Demo-Pääkkönen",
+    ]
+MUNICIPALITY_CYCLE = ['205', '765', '290', '578', '777', '620', '697', '105']
+
+# The demo's 30 clients: 10 AVAIN carers (7 converted, the first three of
+# them partly; 3 with an agreement only), 6 comparison clients and 14
+# clients of the other groups with ordinary budgets (2 proposed, 1 draft)
+AVAIN_CARERS = 10
+AVAIN_CONVERTED = 7
+COMPARISON_CLIENTS = 6
+OTHER_CLIENTS = 14
+OTHER_GROUPS = ['elderly', 'disabled', 'intellectual']
+# category, quantity per month, unit cost
+OTHER_SERVICES = {
+    'elderly': [('cleaning', '4.00', '42.00'), ('meals', '20.00', '11.00')],
+    'disabled': [('escort', '6.00', '38.00'),
+        ('transport', '80.00', '2.50')],
+    'intellectual': [('leisure', '8.00', '38.00'),
+        ('companionship', '6.00', '35.00')],
+    }
+
+
+def client_values(index, group_codes, comparison=False):
+    P = pool()
+    Municipality = P.get('hb.municipality')
+    Group = P.get('hb.customer.group')
+    code = MUNICIPALITY_CYCLE[index % len(MUNICIPALITY_CYCLE)]
+    municipality, = Municipality.search([('code', '=', code)])
+    birth = dt.date(1960 + (index * 7) % 35, 1 + index % 12,
+        1 + (index * 3) % 28)
+    return {
+        'name': '%s %s' % (FIRST_NAMES[index % len(FIRST_NAMES)],
+            LAST_NAMES[index % len(LAST_NAMES)]),
+        'hb_client': True,
+        'hb_hetu': temporary_hetu(birth, 900 + index),
+        'hb_municipality': municipality.id,
+        'hb_customer_groups': [('add', [
+                    g.id for g in Group.search([
+                            ('code', 'in', group_codes)])])],
+        'hb_mobile': '+35850%07d' % (7000100 + index),
+        'avain_comparison': comparison,
+        'hb_own_worker': demo_user(
+            'sanna' if index % 2 else 'mikko').id,
+        }
+
+
+def agreed_plan(client, start, end, services):
+    "Create and agree the client plan with services and a met checklist"
+    P = pool()
+    Plan = P.get('hb.plan')
+    Category = P.get('hb.service.category')
+    from trytond.modules.hb_budget.plan import CRITERIA
+    plan, = Plan.create([{
+                'client': client.id,
+                'valid_from': start,
+                'valid_to': end,
+                'next_review': end - relativedelta(months=1),
+                'needs': "Arvioitu yhdessä asiakkaan kanssa.",
+                'goals': "Arjen sujuminen kotona omien valintojen mukaan.",
+                'services': [('create', [{
+                                'category': Category.search([
+                                        ('code', '=', code)])[0].id,
+                                'quantity': Decimal(quantity),
+                                'unit_cost': Decimal(cost),
+                                } for code, quantity, cost in services])],
+                'checklist': [('create', [{
+                                'criterion': criterion, 'answer': 'yes',
+                                'note': "Arvioitu asiakkaan kanssa.",
+                                } for criterion, _ in CRITERIA])],
+                }])
+    Plan.agree([plan])
+    return plan
+
+
+@contextmanager
+def as_user(login):
+    user = demo_user(login)
+    with Transaction().set_user(user.id), Transaction().set_context(
+            company=Transaction().context['company']):
+        yield user
+
+
+def load_clients():
+    """Create the clients with their plans; convert the days off of the
+    AVAIN carers (as their own-workers) and approve the decisions (as the
+    supervisor); give the other clients ordinary budgets"""
+    P = pool()
+    Party = P.get('party.party')
+    Agreement = P.get('hb.avain.agreement')
+    Decision = P.get('hb.decision')
+    Line = P.get('hb.decision.line')
+    Category = P.get('hb.service.category')
+    _, start, end = demo_dates()
+    existing = {p.hb_hetu for p in Party.search([
+                ('hb_client', '=', True), ('hb_hetu', '!=', None)])}
+    family_help, = Category.search([('code', '=', 'family-home-help')])
+    support, = Category.search([('code', '=', 'home-help-support')])
+
+    to_approve = []
+    for index in range(AVAIN_CARERS):
+        values = client_values(index, ['avain'])
+        if values['hb_hetu'] in existing:
+            continue
+        carer, = Party.create([values])
+        child_birth = dt.date(2012 + index % 8, 1 + (index * 5) % 12, 10)
+        child, = Party.create([{
+                    'name': '%s (lapsi) %s' % (
+                        ['Eetu', 'Iida', 'Onni', 'Lilja', 'Veeti'][
+                            index % 5], LAST_NAMES[index % len(LAST_NAMES)]),
+                    }])
+        binding = index % 3 == 1
+        days_off = 3 if binding else 2
+        plan = agreed_plan(carer, start, end,
+            [('family-home-help', '%d.00' % days_off, '100.00')])
+        agreement, = Agreement.create([{
+                    'carer': carer.id,
+                    'child': child.id,
+                    'binding': binding,
+                    'days_off': days_off,
+                    'valid_from': start,
+                    'notes': "Lapsi %s." % child_birth.year,
+                    }])
+        if index >= AVAIN_CONVERTED:
+            continue
+        # The first three keep one day as a traditional day off
+        days = days_off - 1 if index < 3 else days_off
+        monthly = Decimal(days * 100)
+        if index % 2:
+            allocation = {family_help: monthly}
+        else:
+            allocation = {family_help: monthly - Decimal('100.00'),
+                support: Decimal('100.00')}
+            allocation = {k: v for k, v in allocation.items() if v}
+        with as_user('sanna' if index % 2 else 'mikko'):
+            decision, _ = Agreement(agreement.id).convert_days(
+                start, start + relativedelta(months=6, days=-1), days,
+                allocation, plan=plan)
+        to_approve.append(decision.id)
+
+    for index in range(OTHER_CLIENTS):
+        number = AVAIN_CARERS + COMPARISON_CLIENTS + index
+        group = OTHER_GROUPS[index % len(OTHER_GROUPS)]
+        values = client_values(number, [group])
+        if values['hb_hetu'] in existing:
+            continue
+        client, = Party.create([values])
+        plan = agreed_plan(client, start, end, OTHER_SERVICES[group])
+        decision = Decision(
+            company=Transaction().context['company'], client=client,
+            plan=plan, start_date=start, end_date=end, value_method='cost')
+        decision.on_change_client()
+        amounts = decision.compute_category_amounts()
+        decision.lines = [Line(category=c, amount=a)
+            for c, a in sorted(amounts.items(), key=lambda i: i[0].code)]
+        decision.amount = sum(amounts.values(), Decimal(0))
+        decision.save()
+        if index == OTHER_CLIENTS - 1:
+            continue  # left as a draft
+        with as_user('sanna' if index % 2 else 'mikko'):
+            Decision.propose([Decision(decision.id)])
+        if index < OTHER_CLIENTS - 3:
+            to_approve.append(decision.id)
+
+    with as_user('pirjo'):
+        for decision_id in to_approve:
+            decision = Decision(decision_id)
+            if decision.state == 'proposed':
+                Decision.approve([decision])
+
+
+def load_comparison():
+    """The comparison clients of the AVAIN group and what their usual
+    services cost each month of the pilot so far"""
+    P = pool()
+    Party = P.get('party.party')
+    Cost = P.get('hb.avain.comparison.cost')
+    Category = P.get('hb.service.category')
+    today, start, _ = demo_dates()
+    categories = {c.code: c for c in Category.search([
+                ('code', 'in', ['family-home-help', 'childcare',
+                        'cleaning'])])}
+    existing = {p.hb_hetu for p in Party.search([
+                ('hb_client', '=', True), ('hb_hetu', '!=', None)])}
+    costs = []
+    for index in range(COMPARISON_CLIENTS):
+        number = AVAIN_CARERS + index
+        values = client_values(number, ['avain'], comparison=True)
+        if values['hb_hetu'] in existing:
+            continue
+        client, = Party.create([values])
+        month = start
+        while month <= today:
+            # The usual days off as service vouchers (€100 a day) and
+            # some family home help
+            costs.append(Cost(
+                    client=client, month=month,
+                    category=categories['family-home-help'],
+                    amount=Decimal(200 + 100 * (index % 2)) + Decimal(
+                        '52.00') * (index % 3),
+                    description="Omaishoidon vapaat palveluseteleinä"))
+            if index % 2 == 0:
+                costs.append(Cost(
+                        client=client, month=month,
+                        category=categories['cleaning'],
+                        amount=Decimal('84.00'),
+                        description="Kotisiivous"))
+            month += relativedelta(months=1)
+    Cost.save(costs)
+
+
+def load_charges():
+    """A few weeks of charges by the AVAIN carers and the other clients at
+    the providers (confirmed as on the client's own page), one refunded.
+    Each has a demo idempotency key, so loading again charges nothing."""
+    P = pool()
+    try:
+        Charge = P.get('hb.charge')
+    except KeyError:
+        return
+    if not hasattr(Charge, 'request'):
+        return
+    Budget = P.get('hb.budget')
+    Product = P.get('product.product')
+    today, start, _ = demo_dates()
+    budgets = Budget.search([('state', '=', 'active')],
+        order=[('id', 'ASC')])
+    products = Product.search([
+            ('template.hb_state', '=', 'approved'),
+            ('template.hb_provider', '!=', None),
+            ], order=[('id', 'ASC')])
+    number = 0
+    for index, budget in enumerate(budgets):
+        client = budget.client
+        for week in range(4):
+            date = today - dt.timedelta(days=7 * week + index % 5)
+            if date < budget.start_date:
+                continue
+            candidates = []
+            for product in products:
+                template = product.template
+                contract = template.hb_contract
+                line = Charge._budget_line(budget, template.hb_category)
+                if not (line and line.amount and contract
+                        and contract.covers(client.hb_municipality,
+                            list(client.hb_customer_groups),
+                            template.hb_category, date)):
+                    continue
+                candidates.append(product)
+            if not candidates:
+                break
+            product = candidates[(index + week) % len(candidates)]
+            quantity = 1 if product.template.hb_unit in {
+                'km', 'piece'} else 2
+            if product.template.hb_unit == 'km':
+                quantity = 20
+            elif product.template.hb_unit == 'piece':
+                quantity = 5
+            number += 1
+            key = 'demo-%s-%d' % (client.hb_hetu, week)
+            existing = Charge.search([('idempotency_key', '=', key)])
+            if existing:
+                continue
+            charge, created = Charge.request(
+                product.template.hb_provider, client.hb_mobile,
+                [(product.id, quantity)], idempotency_key=key, date=date)
+            if created:
+                Charge.confirm(charge, check_code=False)
+                if number == 3:
+                    Charge.make_refund(Charge(charge.id),
+                        Charge(charge.id).lines[0].unit_price,
+                        "Palvelu peruttiin osittain")
+
+
+def load_portal_passwords():
+    """Give the providers' portal logins the password in the environment
+    variable HB_DEMO_PORTAL_PASSWORD (the demo command sets it to the
+    admin password it generated) so that the portal can be tried"""
+    import os
+    password = os.environ.get('HB_DEMO_PORTAL_PASSWORD')
+    if not password:
+        return
+    WebUser = pool().get('web.user')
+    users = WebUser.search([
+            ('email', 'like', 'demo-%@example.com'),
+            ('password_hash', '=', None),
+            ])
+    for user in users:
+        user.password = password
+        user.reset_password_token = None
+        user.reset_password_token_expire = None
+    WebUser.save(users)
+
+
+def load_billing():
+    """The wellbeing area's bank account and SEPA payment journal, then
+    the vendor bills of the charges up to a week ago (posted) and their
+    payment by SEPA credit transfer: done once, on the first load"""
+    P = pool()
+    try:
+        Charge = P.get('hb.charge')
+    except KeyError:
+        return
+    Bank = P.get('bank')
+    BankAccount = P.get('bank.account')
+    Party = P.get('party.party')
+    Journal = P.get('account.payment.journal')
+    Configuration = P.get('hb.configuration')
+    Company = P.get('company.company')
+    company = Company(Transaction().context['company'])
+    config = Configuration(1)
+    if config.hb_payment_journal:
+        return
+    bank_code, bic = BANKS[0]
+    banks = Bank.search([('bic', '=', bic)], limit=1)
+    if banks:
+        bank, = banks
+    else:
+        bank_party, = Party.create([{'name': "Demo-pankki %s" % bic}])
+        bank, = Bank.create([{'party': bank_party.id, 'bic': bic}])
+    account, = BankAccount.create([{
+                'bank': bank.id,
+                'owners': [('add', [company.party.id])],
+                'currency': company.currency.id,
+                'numbers': [('create', [{
+                                'type': 'iban',
+                                'number': finnish_iban(
+                                    '%s%013d' % (bank_code, 1000001)),
+                                }])],
+                }])
+    journal = Journal(
+        name="HB-palveluntuottajien maksut", company=company,
+        currency=company.currency, process_method='sepa',
+        sepa_bank_account_number=account.numbers[0],
+        sepa_payable_flavor='pain.001.001.03',
+        sepa_receivable_flavor='pain.008.001.02')
+    journal.save()
+    config.hb_payment_journal = journal
+    config.hb_invoice_post = True
+    config.save()
+    today, _, _ = demo_dates()
+    if Charge.bill_providers(end_date=today - dt.timedelta(days=7)):
+        Charge.pay_vendor_bills(date=today)
+
+
+def load_ratings_and_gaps():
+    "Ratings of the services used and some unmet needs (service gaps)"
+    P = pool()
+    Rating = P.get('hb.service.rating')
+    Gap = P.get('hb.service.gap')
+    Municipality = P.get('hb.municipality')
+    Group = P.get('hb.customer.group')
+    Category = P.get('hb.service.category')
+    if Gap.search([('description', 'like', 'Demo:%')], limit=1):
+        return
+    try:
+        Charge = P.get('hb.charge')
+    except KeyError:
+        Charge = None
+    ratings = []
+    if Charge is not None:
+        seen = set()
+        for index, charge in enumerate(Charge.search([
+                        ('kind', '=', 'charge'),
+                        ('state', '=', 'captured'),
+                        ], order=[('id', 'ASC')])):
+            template = charge.lines[0].product.template
+            if (charge.client, template) in seen:
+                continue
+            seen.add((charge.client, template))
+            ratings.append(Rating(
+                    client=charge.client, service=template,
+                    rating=[5, 4, 5, 3, 4][index % 5], date=charge.date,
+                    comment=["Joustavaa ja ystävällistä palvelua.",
+                        "Hyvä, tulivat sovittuun aikaan.", None,
+                        "Toimi, mutta aikataulut vaihtelivat.", None][
+                        index % 5]))
+    Rating.save(ratings)
+    avain, = Group.search([('code', '=', 'avain')])
+    elderly, = Group.search([('code', '=', 'elderly')])
+    gaps = [
+        ('620', avain, 'childcare', 'own_worker',
+            "Demo: Puolangalla ei ole lastenhoitoa kotiin iltaisin."),
+        ('105', avain, 'leisure', 'client',
+            "Demo: Erityislapselle sopivaa harrastustukea ei löydy."),
+        ('777', avain, 'family-home-help', 'catalogue',
+            "Demo: Lapsiperheen kotipalvelua haettiin Suomussalmelta."),
+        ('290', elderly, 'snow-clearing', 'catalogue',
+            "Demo: Lumitöitä haettiin Kuhmosta."),
+        ]
+    records = []
+    for code, group, category, source, description in gaps:
+        municipality, = Municipality.search([('code', '=', code)])
+        category, = Category.search([('code', '=', category)])
+        records.append(Gap(
+                municipality=municipality, customer_group=group,
+                category=category, source=source,
+                description=description))
+    Gap.save(records)
