@@ -1,5 +1,5 @@
 # The two set-up commands of README, and helpers for development.
-.PHONY: demo test test-quick po lint clean-demo
+.PHONY: demo test test-quick bench bench-smoke po lint clean-demo
 
 # Install what is needed and serve the demo on http://127.0.0.1:8000
 demo:
@@ -12,6 +12,14 @@ test:
 # A quick run on SQLite (no browser), for development: make test-quick [ONLY=hb_budget]
 test-quick:
 	bash scripts/test.sh --sqlite $(ONLY)
+
+# The benchmarks of docs/performance.md (about 15 minutes): make bench
+bench:
+	bash bench/run.sh
+
+# The same at a tiny size (about two minutes), as the test command runs it
+bench-smoke:
+	bash bench/run.sh --size smoke
 
 # Merge new strings of MODULE into its locale/fi.po: make po MODULE=hb_budget
 po:

@@ -4,8 +4,20 @@
 PostgreSQL's limit. Run through bench/run.sh (make bench), which starts a
 private PostgreSQL and sets TRYTOND_DATABASE__URI.
 
-Each benchmark prints its figures; the end prints a table with the targets
-("met" / "not met") and writes it as JSON (bench/results/latest.json).
+One run: the HB data set on a database with hb_voucher (clients with
+budgets, a provider with an API key), then
+1. complete charges through the JSON API on gunicorn from N terminals
+   while the posting batch runs beside them (throughput, latency, posting
+   rate, capture-to-posted lag);
+2. 50 terminals charging one budget at once (no overspend);
+3. the balance read (client page, JSON GET charges/<id>) with 10,000
+   charges in history, then 1,000,000 (generated in SQL, see bulk.py);
+4. the catalogue page with 5,000 services of 500 providers;
+5. billing of 100,000 unbilled charges of those providers;
+6. plain sale_point sales through RPC on a database with sale_point only,
+   and pgbench on the same PostgreSQL.
+The end prints a table of the figures and of the targets of issue 7
+("met" / "NOT MET") and writes it all as JSON (bench/results/latest.json).
 """
 import argparse
 import base64
@@ -26,14 +38,20 @@ VENV_BIN = os.path.dirname(sys.executable)
 RESULTS = os.path.join(ROOT, 'bench', 'results')
 
 SIZES = {
-    # A few seconds each: run by the test command so the harness cannot rot
+    # About two minutes with the databases cached: run by the test command
+    # (tests/test_bench_smoke.py) so the benchmark cannot rot
     'smoke': {
-        'clients': 2, 'workers': 2, 'seconds': 4,
-        'pgbench_scale': 1,
+        'clients': 2, 'workers': 2, 'seconds': 4, 'pgbench_scale': 1,
+        'hb_clients': 6, 'hot_charges': 6, 'post_interval': 2,
+        'history_small': 300, 'history_large': 3000, 'reads': 30,
+        'providers': 10, 'services': 100, 'billing': 1000,
         },
+    # The figures of docs/performance.md (issue 7's sizes)
     'default': {
-        'clients': 16, 'workers': 4, 'seconds': 30,
-        'pgbench_scale': 10,
+        'clients': 16, 'workers': 4, 'seconds': 30, 'pgbench_scale': 10,
+        'hb_clients': 200, 'hot_charges': 50, 'post_interval': 15,
+        'history_small': 10_000, 'history_large': 1_000_000, 'reads': 300,
+        'providers': 500, 'services': 5000, 'billing': 100_000,
         },
     }
 PASSWORD = 'bench-Password-1'
@@ -133,35 +151,44 @@ def pg_uri():
     return uri
 
 
-def pg_connect(database='postgres'):
+def pg_connect(database='postgres', autocommit=True):
     import psycopg
     parsed = urlparse(pg_uri())
     return psycopg.connect(
         host=parsed.hostname, port=parsed.port,
-        user=parsed.username or 'postgres', dbname=database, autocommit=True)
+        user=parsed.username or 'postgres', dbname=database,
+        autocommit=autocommit)
 
 
 def create_database(name, modules):
-    "Create name on the server and activate modules with trytond-admin"
+    """Create name with modules activated, as the tests do: restored from
+    the test command's database cache (DB_CACHE, keyed on the module
+    sources) when it holds them, else activated and then cached"""
     with pg_connect() as connection:
         connection.execute('DROP DATABASE IF EXISTS "%s"' % name)
-        connection.execute(
-            'CREATE DATABASE "%s" TEMPLATE template0 ENCODING \'UTF8\''
-            % name)
-    passfile = os.path.join(RESULTS, '.admin-password')
-    os.makedirs(RESULTS, exist_ok=True)
-    with open(passfile, 'w') as fp:
-        fp.write(PASSWORD)
-    env = dict(os.environ, TRYTONPASSFILE=passfile)
+    env = dict(os.environ, DB_NAME=name)
     env.pop('TRYTOND_CONFIG', None)
     start = time.monotonic()
-    subprocess.run(
-        [os.path.join(VENV_BIN, 'trytond-admin'), '-d', name, '-u',
-            *modules, '--activate-dependencies',
-            '--email', 'admin@bench.invalid'],
-        env=env, check=True)
-    log('    database %s: modules activated in %.0f s' % (
-            name, time.monotonic() - start))
+    subprocess.run([sys.executable, '-c',
+            'from trytond.tests.test_tryton import activate_module; '
+            'activate_module(%r)' % list(modules)],
+        env=env, check=True, cwd=ROOT)
+    log('    database %s: %s activated in %.0f s%s' % (
+            name, ', '.join(modules), time.monotonic() - start,
+            '' if env.get('DB_CACHE') else ' (no DB_CACHE)'))
+
+
+def set_admin_password(database):
+    "Give the admin user the benchmark's password (for JSON-RPC)"
+    from trytond.pool import Pool
+    from trytond.transaction import Transaction
+
+    with Transaction().start(database, 0) as transaction:
+        User = Pool().get('res.user')
+        admin, = User.search([('login', '=', 'admin')])
+        admin.password = PASSWORD
+        admin.save()
+        transaction.commit()
 
 
 def setup_point_of_sale(database):
@@ -242,6 +269,7 @@ class Gunicorn:
     def __init__(self, database, workers):
         from tests.browser import free_port
         self.port = free_port()
+        self.workers = workers
         self.url = 'http://127.0.0.1:%d' % self.port
         env = dict(os.environ, TRYTOND_DATABASE_NAMES=database)
         env.pop('TRYTOND_CONFIG', None)
@@ -271,6 +299,23 @@ class Gunicorn:
         self.process.terminate()
         self.process.wait(30)
         self.log.close()
+
+
+def warm_up(server, workers, request):
+    """Make every gunicorn worker load the pool of the database before
+    measuring: request(i) from 2 x workers threads at once, 3 times"""
+    def loop(i):
+        for _ in range(3):
+            try:
+                request(i)
+            except Exception:
+                pass
+    threads = [threading.Thread(target=loop, args=(i,))
+        for i in range(2 * workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
 
 
 def run_clients(clients, seconds, make_client, work):
@@ -336,6 +381,9 @@ def bench_plain_pos(server, database, pos, clients, seconds):
         with ids_lock:
             done_ids.append(sale_id)
 
+    rpcs = [make_client() for _ in range(2 * server.workers)]
+    warm_up(server, server.workers, lambda i: rpcs[i].call(
+            'model.sale.point.sale.search', [], 0, 1, None, rpcs[i].context))
     log('    plain POS: %d clients make sales done for %d s' % (
             clients, seconds))
     latencies, errors, elapsed = run_clients(
@@ -398,68 +446,901 @@ def bench_pgbench(clients, seconds, scale):
         }
 
 
+# HB data set ----------------------------------------------------------------
+
+HOT_MOBILE = '+358409990000'
+BUDGET_DAYS_BACK = 60
+
+
+def _run(database, func, *args, user=0, **kwargs):
+    """Run func in a new committed transaction of database, retrying as
+    Tryton's request handlers do when it needs locks"""
+    from trytond.transaction import Transaction, TransactionError
+    extras = {}
+    while True:
+        with Transaction().start(database, user, **extras) as transaction:
+            try:
+                result = func(*args, **kwargs)
+                transaction.commit()
+                return result
+            except TransactionError as exception:
+                transaction.rollback()
+                exception.fix(extras)
+
+
+def create_clients(data, specs, amount, start):
+    """Create in batches the HB clients of specs [(name, mobile, hetu)],
+    each with an approved budget of amount on home help from start.
+    Return their active budgets (in the order of specs)"""
+    from trytond.pool import Pool
+    from trytond.transaction import Transaction
+
+    from trytond.modules.hb_budget.plan import CRITERIA
+    pool = Pool()
+    Party = pool.get('party.party')
+    Plan = pool.get('hb.plan')
+    Decision = pool.get('hb.decision')
+    end = (start + dt.timedelta(days=400)).replace(day=1) - (
+        dt.timedelta(days=1))
+    clients = Party.create([{
+                'name': name,
+                'hb_client': True,
+                'hb_hetu': hetu,
+                'hb_municipality': data['kajaani'].id,
+                'hb_customer_groups': [('add', [data['avain'].id])],
+                'hb_mobile': mobile,
+                } for name, mobile, hetu in specs])
+    plans = Plan.create([{
+                'company': data['company'].id,
+                'client': client.id,
+                'valid_from': start,
+                'valid_to': end,
+                'next_review': end,
+                'needs': "Help at home",
+                'goals': "Living at home",
+                'services': [('create', [{
+                                'category': data['home_help'].id,
+                                'quantity': Decimal('4.00'),
+                                'unit_cost': Decimal('40.00'),
+                                }])],
+                'checklist': [('create', [{
+                                'criterion': c, 'answer': 'yes',
+                                'note': "Assessed with the client",
+                                } for c, _ in CRITERIA])],
+                } for client in clients])
+    Plan.agree(plans)
+    decisions = Decision.create([{
+                'company': data['company'].id,
+                'client': client.id,
+                'plan': plan.id,
+                'start_date': start,
+                'end_date': end,
+                'value_method': 'manual',
+                'justification': "Agreed with the client",
+                'amount': amount,
+                'lines': [('create', [{
+                                'category': data['home_help'].id,
+                                'amount': amount,
+                                }])],
+                } for client, plan in zip(clients, plans)])
+    with Transaction().set_user(0):
+        Decision.propose(decisions)
+        Decision.approve(decisions)
+    return clients, [d.budget for d in Decision.browse(decisions)]
+
+
+def setup_hb_dataset(database, n_clients, hot_charges):
+    """In-process: the wellbeing area with accounting, one approved
+    provider selling cleaning at 35.00/h with an API key, n_clients
+    clients with a budget of 5,000.00 each (from BUDGET_DAYS_BACK days
+    ago), and a "hot" client whose budget pays exactly hot_charges / 2
+    charges, with hot_charges representatives (one phone each) who may
+    confirm charges."""
+    os.environ['DB_NAME'] = database
+    from trytond.modules.company.tests import set_company
+    from trytond.pool import Pool
+
+    from trytond.modules.hb_budget.tests.tools import temporary_hetu
+    from trytond.modules.hb_marketplace.tests.tools import no_email
+    from trytond.modules.hb_voucher.tests import tools
+
+    Pool(database).init()
+    set_admin_password(database)
+    result = {}
+
+    def build():
+        pool = Pool()
+        Representative = pool.get('hb.client.representative')
+        Party = pool.get('party.party')
+        Date = pool.get('ir.date')
+        with no_email(), set_company(tools.create_wellbeing_area()):
+            data = tools.setup_hb()
+            application = tools.create_provider_with_service(data)
+            product = tools.provider_product(application)
+            result['product'] = product.id
+            result['template'] = product.template.id
+            result['provider'] = application.party.id
+            result['contract'] = application.contract.id
+            result['sale_point'], = [p.id for p in pool.get('sale.point')
+                .search([('hb_contract', '=', application.contract.id)])]
+            result['key'] = tools.create_api_key(application)
+            result['municipality'] = data['kajaani'].id
+            result['customer_group'] = data['avain'].id
+            result['company'] = data['company'].id
+            start = Date.today() - dt.timedelta(days=BUDGET_DAYS_BACK)
+            result['mobiles'], result['clients'] = [], []
+            batch = 25
+            for first in range(0, n_clients, batch):
+                specs = []
+                for i in range(first, min(n_clients, first + batch)):
+                    # a distinct birth date keeps every HETU unique
+                    specs.append(("Bench Client %d" % i,
+                            '+35840%07d' % (1000 + i),
+                            temporary_hetu(day=1 + (i // 100) % 28,
+                                month=1 + (i // 2800) % 12,
+                                year=1950 + (i // 33600) % 50,
+                                individual=900 + i % 100)))
+                clients, budgets = create_clients(
+                    data, specs, Decimal('5000.00'), start)
+                for (_, mobile, _), client, budget in zip(
+                        specs, clients, budgets):
+                    line, = budget.lines
+                    result['mobiles'].append(mobile)
+                    result['clients'].append(
+                        (client.id, budget.id, line.id, mobile))
+                progress('clients with budgets', len(result['mobiles']),
+                    n_clients)
+            (hot,), (budget,) = create_clients(data, [("Bench Hot Client",
+                        HOT_MOBILE, temporary_hetu(day=2, month=2,
+                            year=1970, individual=999))],
+                Decimal('35.00') * (hot_charges // 2), start)
+            result['hot_budget'] = budget.id
+            representatives = Party.create([{'name': 'Bench Rep %d' % i}
+                    for i in range(hot_charges)])
+            Representative.create([{
+                        'client': hot.id, 'party': rep.id,
+                        'role': 'relative',
+                        'mobile': '+35850%07d' % (2000 + i),
+                        'may_view_balance': True,
+                        'may_confirm_charges': True,
+                        } for i, rep in enumerate(representatives)])
+            result['hot_mobiles'] = [
+                '+35850%07d' % (2000 + i) for i in range(hot_charges)]
+
+    start = time.monotonic()
+    _run(database, build, user=1)
+    log('    data set: %d clients with budgets in %.0f s' % (
+            n_clients, time.monotonic() - start))
+    return result
+
+
+# HB charges -----------------------------------------------------------------
+
+class ChargeClient:
+    """A provider terminal: charges through the JSON API; reads the code
+    the client received from the SMS outbox (as the client would tell it)"""
+
+    def __init__(self, url, database, key):
+        parsed = urlparse(url)
+        self.connection = http.client.HTTPConnection(
+            parsed.hostname, parsed.port, timeout=120)
+        self.base = '/%s/hb/api/v1' % database
+        self.headers = {
+            'Authorization': 'Bearer ' + key,
+            'Content-Type': 'application/json',
+            'Accept-Language': 'en',
+            }
+        self.db = pg_connect(database)
+
+    def call(self, method, path, data=None):
+        body = json.dumps(data) if data is not None else None
+        try:
+            self.connection.request(
+                method, self.base + path, body, self.headers)
+            response = self.connection.getresponse()
+            payload = json.loads(response.read() or b'null')
+        except (OSError, http.client.HTTPException):
+            self.connection.close()
+            raise
+        if response.status >= 400:
+            error = (payload or {}).get('error', {})
+            raise RPCError('%s %s' % (response.status, error.get('code')))
+        return payload
+
+    def code(self, mobile):
+        row = self.db.execute(
+            'SELECT text FROM hb_sms_message WHERE "to" = %s '
+            'ORDER BY id DESC LIMIT 1', (mobile,)).fetchone()
+        return re.search(r'\b(\d{6})\b', row[0]).group(1)
+
+    def charge(self, mobile, product, key):
+        charge = self.call('POST', '/charges', {
+                'mobile': mobile, 'idempotency_key': key,
+                'lines': [{'service': product, 'quantity': '1'}],
+                })
+        confirmed = self.call(
+            'POST', '/charges/%d/confirm' % charge['id'],
+            {'code': self.code(mobile)})
+        if confirmed['state'] != 'captured':
+            raise RPCError('not captured: %s' % confirmed['state'])
+        return confirmed
+
+    def close(self):
+        self.connection.close()
+        self.db.close()
+
+
+class Poster:
+    """The posting batch in its own process, as the scheduler would run
+    it: every interval seconds it posts the done HB sales in batches of
+    500 until none is left, and records when each batch committed"""
+
+    def __init__(self, database, company, interval):
+        self.out = os.path.join(RESULTS, 'poster-%s.jsonl' % database)
+        for path in [self.out, self.out + '.stop']:
+            if os.path.exists(path):
+                os.remove(path)
+        self.process = subprocess.Popen([sys.executable, '-m', 'bench.bench',
+                '--poster', database, '--company', str(company),
+                '--interval', str(interval), '--out', self.out], cwd=ROOT)
+
+    def stop(self, timeout):
+        "Ask it to stop once nothing is left to post; return its records"
+        open(self.out + '.stop', 'w').close()
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.terminate()
+            self.process.wait(30)
+        batches, busy = [], 0.0
+        if os.path.exists(self.out):
+            with open(self.out) as fp:
+                for line in fp:
+                    record = json.loads(line)
+                    if 'sales' in record:
+                        batches.append(record)
+                    busy += record.get('busy', 0)
+        return batches, busy
+
+
+def poster_main(database, company, interval, out):
+    "The loop of the posting process (bench.bench --poster)"
+    os.environ['DB_NAME'] = database
+    from trytond.pool import Pool
+    from trytond.transaction import Transaction
+    Pool(database).init()
+
+    def post_batch():
+        Charge = Pool().get('hb.charge')
+        with Transaction().set_context(company=company):
+            return [s.id for s in Charge.post_sales()]
+
+    with open(out, 'a') as fp:
+        while True:
+            start = time.time()
+            posted = 0
+            while True:
+                sales = _run(database, post_batch, user=1)
+                if not sales:
+                    break
+                posted += len(sales)
+                fp.write(json.dumps({'t': time.time(), 'sales': sales})
+                    + '\n')
+                fp.flush()
+            busy = time.time() - start
+            fp.write(json.dumps({'busy': busy if posted else 0}) + '\n')
+            fp.flush()
+            if not posted and os.path.exists(out + '.stop'):
+                return
+            time.sleep(max(0, start + interval - time.time()))
+
+
+def bench_hb_charges(server, database, dataset, clients, seconds, interval):
+    """Complete charges (request + confirm) through the JSON API from
+    terminals on loopback while the posting batch runs beside them"""
+    mobiles = list(dataset['mobiles'])
+    per_client = [mobiles[i::clients] for i in range(clients)]
+    counter = iter(range(10 ** 9))
+    lock = threading.Lock()
+    captured = {}
+
+    def make_client():
+        with lock:
+            index = next(counter)
+        client = ChargeClient(server.url, database, dataset['key'])
+        client.mobiles = per_client[index % len(per_client)] or mobiles
+        client.turn = 0
+        client.index = index
+        return client
+
+    def work(client):
+        mobile = client.mobiles[client.turn % len(client.mobiles)]
+        client.turn += 1
+        key = 'bench-%d-%d' % (client.index, client.turn)
+        charge = client.charge(mobile, dataset['product'], key)
+        with lock:
+            captured[charge['id']] = time.time()
+
+    terminals = [ChargeClient(server.url, database, dataset['key'])
+        for _ in range(2 * server.workers)]
+    warm_up(server, server.workers,
+        lambda i: terminals[i].call('GET', '/charges'))
+    for terminal in terminals:
+        terminal.close()
+    poster = Poster(database, dataset['company'], interval)
+    log('    HB charges: %d terminals for %d s, posting every %d s' % (
+            clients, seconds, interval))
+    started = time.time()
+    latencies, errors, elapsed = run_clients(
+        clients, seconds, make_client, work)
+    log('    HB charges: %d captured; waiting for the posting batch' % (
+            len(captured)))
+    batches, busy = poster.stop(timeout=max(600, 4 * len(captured)))
+    with pg_connect(database) as db:
+        sale_of = dict(db.execute(
+                'SELECT id, sale FROM hb_charge WHERE id = ANY(%s)',
+                (list(captured),)).fetchall())
+    posted_at = {}
+    for batch in batches:
+        for sale in batch['sales']:
+            posted_at[sale] = batch['t']
+    lags = [posted_at[sale_of[c]] - t for c, t in captured.items()
+        if sale_of.get(c) in posted_at]
+    posted = sum(len(b['sales']) for b in batches)
+    last = max((b['t'] for b in batches), default=started)
+    charges = {
+        'charges': len(captured),
+        'charges_per_s': len(captured) / elapsed,
+        'p50_ms': _ms(percentile(latencies, .5)),
+        'p99_ms': _ms(percentile(latencies, .99)),
+        'errors': errors,
+        }
+    posting = {
+        'interval_s': interval,
+        'posted': posted,
+        'posted_per_s': posted / busy if busy else None,
+        'busy_s': round(busy, 1),
+        'posted_end_to_end_per_s': posted / (last - started)
+        if last > started else None,
+        'lag_p50_s': percentile(lags, .5),
+        'lag_p99_s': percentile(lags, .99),
+        'lag_max_s': max(lags) if lags else None,
+        'not_posted': len(captured) - len(lags),
+        }
+    return charges, posting
+
+
+def bench_hot_budget(server, database, dataset):
+    """As many terminals as the hot client has representatives charge its
+    budget at once; the budget pays exactly half of them"""
+    mobiles = list(dataset['hot_mobiles'])
+    results, errors = [], {}
+    lock = threading.Lock()
+    barrier = threading.Barrier(len(mobiles))
+
+    def terminal(index, mobile):
+        client = ChargeClient(server.url, database, dataset['key'])
+        barrier.wait()
+        start = time.monotonic()
+        try:
+            client.charge(mobile, dataset['product'], 'hot-%d' % index)
+        except Exception as exception:
+            kind = str(exception)[:80]
+            with lock:
+                errors[kind] = errors.get(kind, 0) + 1
+        else:
+            with lock:
+                results.append(time.monotonic() - start)
+        finally:
+            client.close()
+
+    log('    %d charges on one budget at once' % len(mobiles))
+    threads = [threading.Thread(target=terminal, args=(i, m))
+        for i, m in enumerate(mobiles)]
+    start = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.monotonic() - start
+    with pg_connect(database) as db:
+        amount, reserved, spent = db.execute(
+            'SELECT SUM(amount), SUM(reserved), SUM(spent) '
+            'FROM hb_budget_line WHERE budget = %s',
+            (dataset['hot_budget'],)).fetchone()
+        captured_sum, captured_count = db.execute(
+            "SELECT COALESCE(SUM(amount), 0), COUNT(*) FROM hb_charge "
+            "WHERE state = 'captured' AND budget = %s",
+            (dataset['hot_budget'],)).fetchone()
+    return {
+        'terminals': len(mobiles),
+        'succeeded': len(results),
+        'refused': errors,
+        'charges_per_s': len(results) / elapsed,
+        'p99_ms': _ms(percentile(results, .99)),
+        'budget': str(amount), 'spent': str(spent),
+        'reserved': str(reserved), 'captured_sum': str(captured_sum),
+        'captured_count': captured_count,
+        'overspent': bool(spent + reserved > amount
+            or captured_sum > amount or captured_sum != spent),
+        }
+
+
+# Bulk history, catalogue, billing --------------------------------------------
+
+def bulk_session(database):
+    from bench.bulk import Bulk
+    return Bulk(pg_connect(database, autocommit=False), progress=progress)
+
+
+def template_charge(database, dataset):
+    "A captured and posted charge of the data set (the clones' model)"
+    with pg_connect(database) as db:
+        row = db.execute(
+            "SELECT c.id FROM hb_charge AS c "
+            "JOIN sale_point_sale AS s ON s.id = c.sale "
+            "WHERE c.state = 'captured' AND c.kind = 'charge' "
+            "AND s.state = 'posted' AND c.provider = %s "
+            "AND c.budget <> %s ORDER BY c.id LIMIT 1",
+            (dataset['provider'], dataset['hot_budget'])).fetchone()
+    if not row:
+        raise RuntimeError('no captured and posted charge to clone')
+    return row[0]
+
+
+def count_charges(database):
+    with pg_connect(database) as db:
+        return db.execute('SELECT COUNT(*) FROM hb_charge').fetchone()[0]
+
+
+def grow_history(bulk, database, dataset, total, template):
+    """Add captured charges (dated in the budget period before yesterday)
+    until the charge table holds total rows"""
+    from bench.bulk import days_ago_sql
+    missing = total - count_charges(database)
+    if missing <= 0:
+        return 0
+    start = time.monotonic()
+    bulk.add_charges(missing, template, days_ago_sql(
+            dt.date.today(), 2, BUDGET_DAYS_BACK - 3), label='history')
+    log('    history: %d charges added in %.0f s (%.0f rows/s)' % (
+            missing, time.monotonic() - start,
+            missing / (time.monotonic() - start)))
+    return missing
+
+
+class WebClient:
+    "An HTTP client with cookies, over one keep-alive connection"
+
+    def __init__(self, url):
+        parsed = urlparse(url)
+        self.connection = http.client.HTTPConnection(
+            parsed.hostname, parsed.port, timeout=120)
+        self.cookies = {}
+
+    def request(self, method, path, body=None, headers=None):
+        headers = dict(headers or {})
+        if self.cookies:
+            headers['Cookie'] = '; '.join(
+                '%s=%s' % i for i in self.cookies.items())
+        if isinstance(body, dict):
+            from urllib.parse import urlencode
+            body = urlencode(body)
+            headers['Content-Type'] = 'application/x-www-form-urlencoded'
+        try:
+            self.connection.request(method, path, body, headers)
+            response = self.connection.getresponse()
+            data = response.read()
+        except (OSError, http.client.HTTPException):
+            self.connection.close()
+            raise
+        for header in response.headers.get_all('Set-Cookie') or []:
+            name, _, rest = header.partition('=')
+            self.cookies[name.strip()] = rest.split(';', 1)[0]
+        return response.status, data.decode('utf-8', 'replace')
+
+
+def client_page_login(server, database, mobile):
+    """Log in to the client page (/hb/client) by mobile and one-time code;
+    return the logged-in WebClient or None when there is no client page"""
+    web = WebClient(server.url)
+    base = '/%s/hb/client' % database
+    status, text = web.request('GET', base + '/login')
+    if status == 404:
+        return None
+    csrf = re.search(r'name="csrf_token" value="([^"]*)"', text)
+    token = csrf.group(1) if csrf else ''
+    web.request('POST', base + '/login',
+        {'mobile': mobile, 'csrf_token': token})
+    with pg_connect(database) as db:
+        row = db.execute('SELECT text FROM hb_sms_message WHERE "to" = %s '
+            'ORDER BY id DESC LIMIT 1', (mobile,)).fetchone()
+    code = re.search(r'\b(\d{6})\b', row[0]).group(1) if row else ''
+    status, _ = web.request('POST', base + '/login',
+        {'mobile': mobile, 'code': code, 'csrf_token': token})
+    status, text = web.request('GET', base)
+    if status != 200:
+        raise RuntimeError('client page login failed: %s' % status)
+    return web
+
+
+def timed(func, count, seconds):
+    "Call func up to count times within seconds; return the latencies"
+    latencies = []
+    deadline = time.monotonic() + seconds
+    for _ in range(count):
+        start = time.monotonic()
+        func()
+        latencies.append(time.monotonic() - start)
+        if time.monotonic() > deadline:
+            break
+    return latencies
+
+
+def bench_balance(server, database, dataset, reads, seconds):
+    """The balance read one client at a time: the client page (or, when
+    there is none yet, the budget's balance through JSON-RPC as the web
+    client reads it) and the JSON GET charges/<id> of the provider"""
+    client, budget, _, mobile = dataset['clients'][0]
+    result = {'history': count_charges(database)}
+    web = client_page_login(server, database, mobile)
+    if web is not None:
+        path = '/%s/hb/client' % database
+
+        def page():
+            status, text = web.request('GET', path)
+            if status != 200:
+                raise RuntimeError('client page: %s' % status)
+        result['balance_source'] = 'client page GET /hb/client'
+    else:
+        rpc = RPC(server.url, database).login('admin', PASSWORD)
+
+        def page():
+            rpc.call('model.hb.budget.read', [budget],
+                ['amount', 'reserved', 'spent', 'available'], rpc.context)
+        result['balance_source'] = (
+            'no client page: hb.budget balance read through JSON-RPC')
+    page()
+    latencies = timed(page, reads, seconds)
+    result['page_reads'] = len(latencies)
+    result['page_p50_ms'] = _ms(percentile(latencies, .5))
+    result['page_p99_ms'] = _ms(percentile(latencies, .99))
+
+    with pg_connect(database) as db:
+        ids = [r[0] for r in db.execute(
+                'SELECT id FROM hb_charge WHERE provider = %s '
+                'ORDER BY random() LIMIT 200', (dataset['provider'],))]
+    terminal = ChargeClient(server.url, database, dataset['key'])
+    turn = iter(range(10 ** 9))
+
+    def get_charge():
+        terminal.call('GET', '/charges/%d' % ids[next(turn) % len(ids)])
+    get_charge()
+    latencies = timed(get_charge, reads, seconds)
+    terminal.close()
+    result['json_reads'] = len(latencies)
+    result['json_p50_ms'] = _ms(percentile(latencies, .5))
+    result['json_p99_ms'] = _ms(percentile(latencies, .99))
+    log('    balance at %d charges: page p99 %s ms, JSON p99 %s ms' % (
+            result['history'], result['page_p99_ms'], result['json_p99_ms']))
+    return result
+
+
+def bench_catalogue(server, database, dataset, reads, seconds):
+    "The public catalogue page listing every service, one read at a time"
+    web = WebClient(server.url)
+    path = '/%s/hb/catalogue?municipality=%d&group=%d' % (
+        database, dataset['municipality'], dataset['customer_group'])
+    shown = []
+
+    def page():
+        status, text = web.request('GET', path)
+        if status != 200:
+            raise RuntimeError('catalogue: %s' % status)
+        shown.append(text.count('aria-labelledby="service-'))
+    page()
+    latencies = timed(page, reads, seconds)
+    with pg_connect(database) as db:
+        services, = db.execute('SELECT COUNT(*) FROM product_template '
+            "WHERE hb_state = 'approved'").fetchone()
+    result = {
+        'services': services,
+        'shown_on_page': shown[-1],
+        'reads': len(latencies),
+        'p50_ms': _ms(percentile(latencies, .5)),
+        'p99_ms': _ms(percentile(latencies, .99)),
+        }
+    log('    catalogue: %d services, %d on the page, p99 %s ms' % (
+            services, shown[-1], result['p99_ms']))
+    return result
+
+
+def bench_billing(database, dataset, count):
+    """The billing run over count unbilled charges of the cloned
+    providers, dated yesterday: charges billed per second"""
+    from trytond.pool import Pool
+    from trytond.transaction import Transaction
+    yesterday = dt.date.today() - dt.timedelta(days=1)
+
+    def bill():
+        Charge = Pool().get('hb.charge')
+        with Transaction().set_context(
+                company=dataset['company'], _skip_warnings=True):
+            return len(Charge.bill_providers(
+                    start_date=yesterday, end_date=yesterday))
+
+    log('    billing %d charges' % count)
+    start = time.monotonic()
+    invoices = _run(database, bill, user=1)
+    elapsed = time.monotonic() - start
+    with pg_connect(database) as db:
+        billed, = db.execute('SELECT COUNT(*) FROM hb_charge '
+            'WHERE date = %s AND invoice_line IS NOT NULL',
+            (yesterday,)).fetchone()
+        unbilled, = db.execute('SELECT COUNT(*) FROM hb_charge '
+            'WHERE date = %s AND invoice_line IS NULL',
+            (yesterday,)).fetchone()
+        lines, = db.execute('SELECT COUNT(*) FROM account_invoice_line AS l '
+            'JOIN account_invoice AS i ON i.id = l.invoice '
+            'WHERE i.hb_bill').fetchone()
+    result = {
+        'charges': count,
+        'billed': billed,
+        'not_billed': unbilled,
+        'invoices': invoices,
+        'invoice_lines': lines,
+        'seconds': round(elapsed, 1),
+        'billed_per_s': billed / elapsed if elapsed else None,
+        }
+    log('    billing: %d charges in %d bills in %.1f s' % (
+            billed, invoices, elapsed))
+    return result
+
+
 def _ms(seconds):
     return None if seconds is None else round(seconds * 1000, 1)
 
 
+def _ratio(a, b):
+    return a / b if a is not None and b else None
+
+
 # Report ---------------------------------------------------------------------
-
-def table(results):
-    rows = []
-    pos = results.get('plain_pos')
-    pgbench = results.get('pgbench')
-    if pos:
-        rows.append(("Plain POS sales made done (RPC)",
-                '%.1f /s' % pos['done_per_s'],
-                'p99 %s ms' % pos['done_p99_ms'], ''))
-        rows.append(("Plain POS sales posted (RPC)",
-                '%.1f /s' % pos['posted_per_s'],
-                'p99 %s ms' % pos['post_p99_ms'], ''))
-        rows.append(("Plain POS done + posted",
-                '%.1f /s' % pos['done_and_posted_per_s'], '',
-                'errors: %d' % (sum(pos['done_errors'].values())
-                    + sum(pos['post_errors'].values()))))
-    if pgbench:
-        rows.append(("pgbench TPC-B-like", '%.0f tps' % pgbench['tps'],
-                'avg %s ms' % pgbench['latency_avg_ms'], ''))
-    for name, target in results.get('targets', {}).items():
-        rows.append((name, target['value'], target['target'],
-                'met' if target['met'] else 'not met'))
-    widths = [max(len(str(r[i])) for r in rows + [HEADER]) for i in range(4)]
-    lines = [' | '.join(str(c).ljust(w) for c, w in zip(HEADER, widths))]
-    lines.append('-+-'.join('-' * w for w in widths))
-    for row in rows:
-        lines.append(' | '.join(str(c).ljust(w) for c, w in zip(row, widths)))
-    return '\n'.join(lines)
-
 
 HEADER = ("benchmark", "figure", "detail", "target")
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--size', choices=sorted(SIZES), default='default')
-    parser.add_argument('--clients', type=int)
-    parser.add_argument('--workers', type=int)
-    parser.add_argument('--seconds', type=int)
-    parser.add_argument('--json', default=os.path.join(RESULTS, 'latest.json'))
-    args = parser.parse_args()
-    size = dict(SIZES[args.size])
-    for key in ['clients', 'workers', 'seconds']:
-        if getattr(args, key):
-            size[key] = getattr(args, key)
-    sys.path.insert(0, ROOT)
+def rows(results):
+    "The measured figures, one row per benchmark"
+    found = []
+    hb = results.get('hb_charges')
+    if hb:
+        found.append(("HB complete charges (JSON API)",
+                '%.1f /s' % hb['charges_per_s'],
+                'p50 %s ms, p99 %s ms, %d charges' % (
+                    hb['p50_ms'], hb['p99_ms'], hb['charges']),
+                'errors: %d' % sum(hb['errors'].values())))
+    posting = results.get('hb_posting')
+    if posting:
+        found.append(("HB batch posting (beside the charges)",
+                '%.1f /s' % (posting['posted_per_s'] or 0),
+                'lag p50 %s s, p99 %s s' % tuple(
+                    None if v is None else round(v, 1) for v in (
+                        posting['lag_p50_s'], posting['lag_p99_s'])),
+                'not posted: %d' % posting['not_posted']))
+    pos = results.get('plain_pos')
+    if pos:
+        found.append(("Plain POS sales made done (RPC)",
+                '%.1f /s' % pos['done_per_s'],
+                'p99 %s ms' % pos['done_p99_ms'],
+                'errors: %d' % sum(pos['done_errors'].values())))
+        found.append(("Plain POS sales posted (RPC)",
+                '%.1f /s' % pos['posted_per_s'],
+                'p99 %s ms' % pos['post_p99_ms'],
+                'errors: %d' % sum(pos['post_errors'].values())))
+        found.append(("Plain POS done + posted",
+                '%.1f /s' % pos['done_and_posted_per_s'], '', ''))
+    pgbench = results.get('pgbench')
+    if pgbench:
+        found.append(("pgbench TPC-B-like", '%.0f tps' % pgbench['tps'],
+                'avg %s ms' % pgbench['latency_avg_ms'], ''))
+    for key in ['balance_small', 'balance_large']:
+        balance = results.get(key)
+        if balance:
+            found.append(("Balance read, %d charges" % balance['history'],
+                    'p50 %s / p99 %s ms' % (
+                        balance['page_p50_ms'], balance['page_p99_ms']),
+                    balance['balance_source'], ''))
+            found.append(("JSON GET charges/<id>, %d charges"
+                    % balance['history'],
+                    'p50 %s / p99 %s ms' % (
+                        balance['json_p50_ms'], balance['json_p99_ms']),
+                    '%d reads' % balance['json_reads'], ''))
+    billing = results.get('billing')
+    if billing:
+        found.append(("Billing", '%.0f charges/s' % (
+                    billing['billed_per_s'] or 0),
+                '%d charges, %d bills, %s s' % (billing['billed'],
+                    billing['invoices'], billing['seconds']),
+                'not billed: %d' % billing['not_billed']))
+    catalogue = results.get('catalogue')
+    if catalogue:
+        found.append(("Catalogue page", 'p50 %s / p99 %s ms' % (
+                    catalogue['p50_ms'], catalogue['p99_ms']),
+                '%d services, %d on the page' % (
+                    catalogue['services'], catalogue['shown_on_page']),
+                ''))
+    hot = results.get('hb_hot_budget')
+    if hot:
+        found.append(("Charges on one budget at once",
+                '%.1f /s' % hot['charges_per_s'],
+                '%d of %d paid, spent %s of %s' % (hot['succeeded'],
+                    hot['terminals'], hot['spent'], hot['budget']),
+                'refused: %s' % ', '.join(
+                    '%s x%d' % i for i in hot['refused'].items())))
+    return found
 
-    results = {
-        'date': dt.datetime.now().isoformat(timespec='seconds'),
-        'size': args.size, 'parameters': size,
-        'machine': {'cpus': os.cpu_count()},
-        }
-    started = time.monotonic()
 
+def targets(results):
+    "The targets of issue 7 that this run measured"
+    found = {}
+    hb = results.get('hb_charges')
+    posting = results.get('hb_posting')
+    pos = results.get('plain_pos')
+    hot = results.get('hb_hot_budget')
+    pgbench = results.get('pgbench')
+
+    def add(name, value, target, met):
+        found[name] = {'value': value, 'target': target, 'met': bool(met)}
+
+    if hb:
+        add('complete charges per second', '%.1f /s' % hb['charges_per_s'],
+            '>= 100 /s', hb['charges_per_s'] >= 100)
+        add('charge errors under concurrency',
+            str(sum(hb['errors'].values())), '0', not hb['errors'])
+    if hb and posting and pos and pos['done_and_posted_per_s']:
+        # HB charges complete and posted by the batch: the slower of the two
+        rate = min(hb['charges_per_s'], posting['posted_per_s'] or 0)
+        ratio = rate / pos['done_and_posted_per_s']
+        add('HB charge (posted) / plain POS sale (done+posted)',
+            '%.1f x' % ratio, '>= 5 x', ratio >= 5)
+    if hb and pgbench:
+        add('HB charge / pgbench transaction',
+            '%.3f' % (hb['charges_per_s'] / pgbench['tps']), '(ratio)', True)
+    if posting:
+        lag = posting['lag_p99_s']
+        add('posting lag p99', 'n/a' if lag is None else '%.1f s' % lag,
+            '< 60 s', lag is not None and lag < 60
+            and not posting['not_posted'])
+    small = results.get('balance_small')
+    large = results.get('balance_large')
+    for balance in [small, large]:
+        if balance:
+            worst = max(balance['page_p99_ms'], balance['json_p99_ms'])
+            add('balance read p99 at %d charges' % balance['history'],
+                '%s ms' % worst, '< 20 ms', worst < 20)
+    if small and large:
+        ratios = [_ratio(large[k], small[k])
+            for k in ['page_p99_ms', 'json_p99_ms']]
+        worst = max(r for r in ratios if r is not None)
+        add('balance read p99 %d / %d charges' % (
+                large['history'], small['history']),
+            'page %.2f x, JSON %.2f x' % tuple(ratios), '<= 1.5 x',
+            worst <= 1.5)
+    billing = results.get('billing')
+    if billing:
+        add('billing', '%.0f charges/s' % (billing['billed_per_s'] or 0),
+            '>= 1000 /s', (billing['billed_per_s'] or 0) >= 1000
+            and not billing['not_billed'])
+    catalogue = results.get('catalogue')
+    if catalogue:
+        add('catalogue page p99 (%d services)' % catalogue['services'],
+            '%s ms' % catalogue['p99_ms'], '< 100 ms',
+            catalogue['p99_ms'] < 100)
+    if hot:
+        add('zero overspend (%d at once)' % hot['terminals'],
+            '%s spent of %s' % (hot['spent'], hot['budget']),
+            'spent <= budget', not hot['overspent'])
+    return found
+
+
+def table(results):
+    lines = []
+    for title, body in [
+            ("Measured", rows(results)),
+            ("Targets of issue 7", [
+                    (name, t['value'], t['target'],
+                        'met' if t['met'] else 'NOT MET')
+                    for name, t in results.get('targets', {}).items()]),
+            ]:
+        widths = [max(len(str(r[i])) for r in body + [HEADER])
+            for i in range(4)]
+        lines.append('')
+        lines.append(title)
+        lines.append(' | '.join(
+                str(c).ljust(w) for c, w in zip(HEADER, widths)).rstrip())
+        lines.append('-+-'.join('-' * w for w in widths))
+        for row in body:
+            lines.append(' | '.join(
+                    str(c).ljust(w) for c, w in zip(row, widths)).rstrip())
+    return '\n'.join(lines)
+
+
+# Main -----------------------------------------------------------------------
+
+BENCHMARKS = ['charges', 'hot', 'balance', 'catalogue', 'billing', 'pos',
+    'pgbench']
+
+
+def run_hb(results, size, only):
+    database = 'bench_hb'
+    log('==> HB data set')
+    create_database(database, ['hb_voucher'])
+    dataset = setup_hb_dataset(
+        database, size['hb_clients'], size['hot_charges'])
+    server = Gunicorn(database, size['workers'])
+    try:
+        log('==> HB charges through the JSON API')
+        results['hb_charges'], results['hb_posting'] = bench_hb_charges(
+            server, database, dataset, size['clients'], size['seconds'],
+            size['post_interval'])
+        if 'hot' in only:
+            log('==> Concurrency on one budget')
+            results['hb_hot_budget'] = bench_hot_budget(
+                server, database, dataset)
+        if not {'balance', 'catalogue', 'billing'} & only:
+            return
+        bulk = bulk_session(database)
+        bulk.set_clients(dataset['clients'])
+        bulk.set_main_provider(dataset['provider'], dataset['contract'],
+            dataset['sale_point'], dataset['product'])
+        template = template_charge(database, dataset)
+        if 'balance' in only:
+            log('==> Balance read at %d charges' % size['history_small'])
+            grow_history(bulk, database, dataset, size['history_small'],
+                template)
+            results['balance_small'] = bench_balance(
+                server, database, dataset, size['reads'], size['seconds'])
+        if {'catalogue', 'billing'} & only:
+            log('==> %d providers with %d catalogue services' % (
+                    size['providers'], size['services']))
+            start = time.monotonic()
+            bulk.add_providers(size['providers'], size['services'], {
+                    'party': dataset['provider'],
+                    'contract': dataset['contract'],
+                    'sale_point': dataset['sale_point'],
+                    'template': dataset['template'],
+                    })
+            log('    generated in %.0f s' % (time.monotonic() - start))
+        if 'catalogue' in only:
+            log('==> Catalogue page')
+            results['catalogue'] = bench_catalogue(
+                server, database, dataset, size['reads'], size['seconds'])
+        if 'billing' in only:
+            from bench.bulk import date_sql
+            log('==> Billing %d charges of %d providers' % (
+                    size['billing'], size['providers']))
+            bulk.add_charges(size['billing'], template,
+                date_sql(dt.date.today() - dt.timedelta(days=1)),
+                providers=(1, bulk.n_providers), label='unbilled')
+            results['billing'] = bench_billing(
+                database, dataset, size['billing'])
+        if 'balance' in only:
+            log('==> Balance read at %d charges' % size['history_large'])
+            grow_history(bulk, database, dataset, size['history_large'],
+                template)
+            results['balance_large'] = bench_balance(
+                server, database, dataset, size['reads'], size['seconds'])
+        bulk.db.close()
+    finally:
+        server.stop()
+
+
+def run_pos(results, size):
     log('==> Plain sale_point baseline')
     database = 'bench_pos'
     create_database(database, ['sale_point'])
+    set_admin_password(database)
     pos = setup_point_of_sale(database)
     server = Gunicorn(database, size['workers'])
     try:
@@ -468,17 +1349,61 @@ def main():
     finally:
         server.stop()
 
-    log('==> pgbench')
-    results['pgbench'] = bench_pgbench(
-        size['clients'], size['seconds'], size['pgbench_scale'])
 
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--size', choices=sorted(SIZES), default='default')
+    for key in ['clients', 'workers', 'seconds', 'history_large', 'billing',
+            'services', 'providers']:
+        parser.add_argument('--' + key.replace('_', '-'), type=int,
+            dest=key)
+    parser.add_argument('--only', default=','.join(BENCHMARKS),
+        help="comma-separated benchmarks to run (%(default)s)")
+    parser.add_argument('--json', default=os.path.join(RESULTS, 'latest.json'))
+    parser.add_argument('--poster', help=argparse.SUPPRESS)
+    parser.add_argument('--company', type=int, help=argparse.SUPPRESS)
+    parser.add_argument('--interval', type=float, help=argparse.SUPPRESS)
+    parser.add_argument('--out', help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    sys.path.insert(0, ROOT)
+    if args.poster:
+        return poster_main(args.poster, args.company, args.interval, args.out)
+    size = dict(SIZES[args.size])
+    for key in size:
+        if getattr(args, key, None):
+            size[key] = getattr(args, key)
+    only = set(args.only.split(','))
+    unknown = only - set(BENCHMARKS)
+    if unknown:
+        parser.error('unknown benchmarks: %s' % ', '.join(sorted(unknown)))
+    os.makedirs(RESULTS, exist_ok=True)
+
+    results = {
+        'date': dt.datetime.now().isoformat(timespec='seconds'),
+        'size': args.size, 'parameters': size,
+        'machine': {'cpus': os.cpu_count(),
+            'load_before': os.getloadavg()},
+        'command': ' '.join(['bash bench/run.sh'] + sys.argv[1:]),
+        }
+    started = time.monotonic()
+    if 'charges' in only:
+        run_hb(results, size, only)
+    if 'pos' in only:
+        run_pos(results, size)
+    if 'pgbench' in only:
+        log('==> pgbench')
+        results['pgbench'] = bench_pgbench(
+            size['clients'], size['seconds'], size['pgbench_scale'])
+
+    results['targets'] = targets(results)
     results['elapsed_s'] = round(time.monotonic() - started, 1)
-    os.makedirs(os.path.dirname(args.json), exist_ok=True)
+    results['machine']['load_after'] = os.getloadavg()
+    os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
     with open(args.json, 'w') as fp:
         json.dump(results, fp, indent=2, default=str)
     print(table(results))
-    print('\nResults written to %s (%.0f s)' % (
-            os.path.relpath(args.json, ROOT), results['elapsed_s']))
+    print('\nResults written to %s (%.0f s)' % (args.json,
+            results['elapsed_s']))
 
 
 if __name__ == '__main__':
