@@ -10,7 +10,10 @@ document at openapi.json describes the same routes (see openapi.py)."""
 import datetime as dt
 import functools
 import json
+import logging
 
+from trytond import backend
+from trytond.config import config
 from trytond.exceptions import UserError
 from trytond.i18n import gettext
 from trytond.model.exceptions import SQLConstraintError
@@ -28,6 +31,14 @@ from .openapi import BASE, document
 
 LANGUAGES = ('fi', 'en')
 MAX_LIST = 1000
+# Not from ir.message: the database is what is missing
+UNAVAILABLE = {
+    'fi': "Palvelu ei ole hetkeen käytettävissä. Yritä pian uudelleen "
+    "(veloituspyyntöä samalla idempotenssiavaimella).",
+    'en': "The service is unavailable for a moment. Try again shortly "
+    "(a charge request with the same idempotency key).",
+    }
+logger = logging.getLogger(__name__)
 
 
 def json_response(data, status=HTTPStatus.OK):
@@ -115,6 +126,39 @@ def api(func):
                     transaction.rollback()
                     return json_error('invalid_request', exception.message)
                 return json_response(data, status)
+    return wrapper
+
+
+def _bound_connection_wait(pool):
+    """Wait at most [hb_voucher] database_wait seconds (default 5) for a
+    connection of the pool instead of psycopg_pool's 30 s: a terminal
+    gets its answer while the database is down"""
+    if backend.name != 'postgresql':
+        return
+    wait = config.getfloat('hb_voucher', 'database_wait', default=5)
+    connpool = getattr(
+        backend.Database(pool.database_name), '_connpool', None)
+    if connpool is not None and getattr(connpool, 'timeout', wait) != wait:
+        connpool.timeout = wait
+
+
+def unavailable(func):
+    """Decorate a route between with_pool and with_transaction: when the
+    database cannot be reached (or stays locked after the retries) answer
+    503 with the error code "unavailable" instead of an HTML error"""
+    @functools.wraps(func)
+    def wrapper(request, pool, *args, **kwargs):
+        _bound_connection_wait(pool)
+        try:
+            return func(request, pool, *args, **kwargs)
+        except backend.DatabaseOperationalError as exception:
+            logger.warning('database unavailable for %s: %s',
+                request.path, exception)
+            response = json_error('unavailable',
+                UNAVAILABLE[get_language(request)],
+                HTTPStatus.SERVICE_UNAVAILABLE)
+            response.headers['Retry-After'] = '2'
+            return response
     return wrapper
 
 
@@ -221,6 +265,7 @@ def openapi(request, database_name):
 
 @app.route(BASE + '/charges', methods=['GET', 'POST'])
 @with_pool
+@unavailable
 @with_transaction()
 @api
 def charges(request, pool, provider):
@@ -252,6 +297,7 @@ def charges(request, pool, provider):
 
 @app.route(BASE + '/charges/<int:charge_id>', methods=['GET'])
 @with_pool
+@unavailable
 @with_transaction()
 @api
 def charge(request, pool, provider, charge_id):
@@ -260,6 +306,7 @@ def charge(request, pool, provider, charge_id):
 
 @app.route(BASE + '/charges/<int:charge_id>/confirm', methods=['POST'])
 @with_pool
+@unavailable
 @with_transaction()
 @api
 def charge_confirm(request, pool, provider, charge_id):
@@ -275,6 +322,7 @@ def charge_confirm(request, pool, provider, charge_id):
 
 @app.route(BASE + '/charges/<int:charge_id>/cancel', methods=['POST'])
 @with_pool
+@unavailable
 @with_transaction()
 @api
 def charge_cancel(request, pool, provider, charge_id):

@@ -12,7 +12,7 @@ ERROR_CODES = [
     'no_active_budget', 'category_not_in_budget', 'insufficient_funds',
     'not_configured', 'wrong_code', 'too_many_attempts', 'code_expired',
     'already_confirmed', 'not_pending', 'cancel_window_passed',
-    'already_refunded', 'not_found', 'unauthorized',
+    'already_refunded', 'not_found', 'unauthorized', 'unavailable',
     ]
 
 
@@ -241,6 +241,14 @@ DOCUMENT = {
             },
         },
     }
+
+
+# The database may be unreachable for a moment (restart, fail-over)
+for _path in DOCUMENT['paths'].values():
+    for _operation in _path.values():
+        _operation['responses']['503'] = _error(
+            "The database is unavailable for a moment; nothing was done "
+            "or, for a request, retry with the same idempotency key")
 
 
 def document(server_url):
