@@ -60,14 +60,17 @@ def wait_for(predicate, timeout, interval=0.05, what='condition'):
 
 
 class TableLock:
-    """Hold a SHARE lock on tables: any transaction writing one of them
-    waits at that write, inside its transaction, until release()"""
+    """Hold a SHARE lock on tables (or the lock of statement): any
+    transaction writing one of them waits at that write, inside its
+    transaction, until release()"""
 
-    def __init__(self, *tables):
-        self.tables = tables
+    def __init__(self, *tables, statement=None, params=()):
+        self.tables = tables or ('the locked row',)
         self.connection = connect(autocommit=False)
-        self.connection.execute('LOCK TABLE %s IN SHARE MODE' % ', '.join(
-                '"%s"' % t for t in tables))
+        if statement is None:
+            statement = 'LOCK TABLE %s IN SHARE MODE' % ', '.join(
+                '"%s"' % t for t in tables)
+        self.connection.execute(statement, params)
         self.pid = self.connection.info.backend_pid
         self.monitor = connect()
 

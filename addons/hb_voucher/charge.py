@@ -279,6 +279,25 @@ class Charge(Workflow, ModelSQL, ModelView):
         cursor.fetchall()
 
     @classmethod
+    def _lock_budget_lines(cls, lines):
+        """Lock the budget lines of the charge lines before saving them:
+        the foreign keys of inserted lines take KEY SHARE locks, and two
+        charges of one budget holding those then deadlock at the FOR
+        UPDATE of the spending interface"""
+        pool = Pool()
+        BudgetLine = pool.get('hb.budget.line')
+        transaction = Transaction()
+        ids = sorted({line.budget_line.id for line in lines})
+        if not ids or not transaction.database.has_select_for():
+            return
+        table = BudgetLine.__table__()
+        cursor = transaction.connection.cursor()
+        cursor.execute(*table.select(
+                table.id, where=table.id.in_(ids),
+                order_by=[table.id.asc], for_=For('UPDATE')))
+        cursor.fetchall()
+
+    @classmethod
     def _set_number(cls):
         pool = Pool()
         ModelData = pool.get('ir.model.data')
@@ -417,6 +436,7 @@ class Charge(Workflow, ModelSQL, ModelView):
         if not sale_point:
             raise error('not_configured')
 
+        cls._lock_budget_lines(lines)
         code = '%0*d' % (CODE_DIGITS, secrets.randbelow(10 ** CODE_DIGITS))
         salt = secrets.token_hex(8)
         charge = cls(
@@ -657,6 +677,7 @@ class Charge(Workflow, ModelSQL, ModelView):
                     budget_line=line.budget_line, origin=line))
             if not remaining:
                 break
+        cls._lock_budget_lines(lines)
         refund = cls(
             company=charge.company, kind='refund', origin=charge,
             reason=reason, provider=charge.provider,
