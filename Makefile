@@ -1,5 +1,5 @@
 # The two set-up commands of README, and helpers for development.
-.PHONY: demo test test-quick bench bench-smoke po lint clean-demo
+.PHONY: demo test test-quick bench bench-smoke load-faults po lint clean-demo
 
 # Install what is needed and serve the demo on http://127.0.0.1:8000
 demo:
@@ -20,6 +20,12 @@ bench:
 # The same at a tiny size (about two minutes), as the test command runs it
 bench-smoke:
 	bash bench/run.sh --size smoke
+
+# Charges with faults from concurrent terminals at full size (about ten
+# minutes; the test command runs it small): make load-faults [CHARGES=3000] [CLIENTS=16]
+load-faults:
+	HB_LOAD_CHARGES=$(or $(CHARGES),3000) HB_LOAD_CLIENTS=$(or $(CLIENTS),16) \
+		bash scripts/test.sh test_load_faults
 
 # Merge new strings of MODULE into its locale/fi.po: make po MODULE=hb_budget
 po:
