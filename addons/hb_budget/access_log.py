@@ -27,6 +27,18 @@ class AccessLog(ModelSQL, ModelView):
     client = fields.Many2One(
         'party.party', "Client", readonly=True, ondelete='RESTRICT',
         help="The client whose data was read.")
+    channel = fields.Selection([
+            (None, ""),
+            ('rpc', "Web Client / RPC"),
+            ('portal', "Provider Portal"),
+            ('api', "Terminal API"),
+            ('client_page', "Client Page"),
+            ], "Channel", readonly=True,
+        help="Where the data was read.")
+    actor = fields.Many2One(
+        'party.party', "Web Reader", readonly=True, ondelete='RESTRICT',
+        help="The provider, client or representative who read the data "
+        "on a web page or through the terminal API (no Tryton user).")
 
     @classmethod
     def __setup__(cls):
@@ -78,7 +90,23 @@ class AccessLog(ModelSQL, ModelView):
         if not records or not transaction.check_access:
             return
         user = transaction.user
-        rows = [(model, record, client, user) for record, client in records]
+        rows = [(model, record, client, user, 'rpc', None)
+            for record, client in records]
+        cls._write_rows(rows)
+
+    @classmethod
+    def log_web(cls, channel, actor, model, records):
+        """Record that actor (a party: the provider, the client or a
+        representative) read records of model on a web page or through
+        the terminal API; records is a list of (record id, client id)"""
+        rows = [(model, record, client, None, channel, int(actor))
+            for record, client in records]
+        if rows:
+            cls._write_rows(rows)
+
+    @classmethod
+    def _write_rows(cls, rows):
+        transaction = Transaction()
         if transaction.readonly:
             manager = transaction.join(_AccessLogDataManager())
             manager.rows.extend(rows)
@@ -91,13 +119,16 @@ class AccessLog(ModelSQL, ModelView):
         cursor = connection.cursor()
         for sub_rows in grouped_slice(rows, 1000):
             values = [
-                [CurrentTimestamp(), user, model, record,
+                [CurrentTimestamp(),
+                    user if user is not None else Null, model, record,
                     client if client is not None else Null,
-                    user, CurrentTimestamp()]
-                for model, record, client, user in sub_rows]
+                    channel, actor if actor is not None else Null,
+                    user if user is not None else 0, CurrentTimestamp()]
+                for model, record, client, user, channel, actor in sub_rows]
             cursor.execute(*table.insert(
                     [table.date, table.user, table.model, table.record,
-                        table.client, table.create_uid, table.create_date],
+                        table.client, table.channel, table.actor,
+                        table.create_uid, table.create_date],
                     values))
 
 
