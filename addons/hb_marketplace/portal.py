@@ -39,6 +39,7 @@ from urllib.parse import urlencode
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader
 from markupsafe import Markup
 from trytond.i18n import gettext
+from trytond.pool import Pool
 from trytond.protocols.wrappers import HTTPStatus, Response, redirect
 from trytond.transaction import Transaction
 
@@ -75,12 +76,31 @@ def add_template_folder(path):
     _loader.loaders.insert(0, FileSystemLoader(path))
 
 
-def add_navigation(path, message_id, sequence=50):
-    "Add a link to path (under /hb/provider) to the portal's navigation"
+# The model each entry needs: its link is shown only in the databases
+# that activated the entry's module
+_NAVIGATION_MODELS = {}
+
+
+def add_navigation(path, message_id, sequence=50, model=None):
+    """Add a link to path (under /hb/provider) to the portal's navigation,
+    shown only where model exists when given"""
     entry = (sequence, path, message_id)
     if entry not in NAVIGATION:
         NAVIGATION.append(entry)
         NAVIGATION.sort()
+    if model:
+        _NAVIGATION_MODELS[path] = model
+
+
+def navigation():
+    "Return the entries of the navigation of the current database"
+    database = Transaction().database
+    if not _NAVIGATION_MODELS or database is None:
+        return list(NAVIGATION)
+    pool = Pool(database.name)
+    return [e for e in NAVIGATION
+        if e[1] not in _NAVIGATION_MODELS
+        or module_activated(pool, _NAVIGATION_MODELS[e[1]])]
 
 
 def get_language(request):
@@ -167,7 +187,7 @@ def render(request, template_name, language, status=HTTPStatus.OK,
     body = template.render(
         _=translate, lang=language, languages=LANGUAGES,
         url=url, base=base_path(request), switch_language=switch_language,
-        csrf_field=csrf_field, session=session, navigation=NAVIGATION,
+        csrf_field=csrf_field, session=session, navigation=navigation(),
         money=money, request_path=request.path, **context)
     response = Response(
         body, status=status, content_type='text/html; charset=utf-8')
