@@ -1,3 +1,10 @@
 # This file is part of the HB (henkilökohtainen budjetti) modules for Tryton.
 # Licensed under the GNU GPL v3 or later; see LICENSE at the repository root.
-from . import api  # noqa: F401 (routes)
+
+# The web pages and the JSON API register their routes on trytond's WSGI
+# application when the module is imported.
+from . import (
+    api,  # noqa: F401
+    client_page,  # noqa: F401
+    portal_pages,  # noqa: F401
+)

@@ -1,0 +1,347 @@
+# This file is part of the HB (henkilökohtainen budjetti) modules for Tryton.
+# Licensed under the GNU GPL v3 or later; see LICENSE at the repository root.
+"""The client's own page at /<database>/hb/client: the budget's balance
+per category in real time, the transactions, pending charges to confirm,
+the burn-rate forecast, ratings of the services used and reports of
+missing services. Login by mobile number and one-time code
+(client_login.py, the replaceable stand-in for strong identification).
+
+Pages run as user 0: every record is filtered by the logged-in client
+here. Representatives see what their rights allow."""
+import functools
+import os
+
+from trytond.exceptions import RateLimitException, UserError
+from trytond.protocols.wrappers import (
+    HTTPStatus,
+    Response,
+    redirect,
+    with_pool,
+    with_transaction,
+)
+from trytond.transaction import Transaction
+from trytond.wsgi import app
+
+from trytond.modules.hb_marketplace import portal
+from trytond.modules.hb_marketplace.portal import Translator, render
+
+from .exceptions import ChargeError
+
+SESSION_COOKIE = 'hb_client_session'
+MAX_COMMENT = 2000
+MAX_TRANSACTIONS = 100
+
+portal.add_template_folder(
+    os.path.join(os.path.dirname(__file__), 'templates'))
+
+
+def _(language):
+    "Return the translator of hb_voucher's messages"
+    translate = Translator(language)
+    return lambda message_id, **kw: translate(
+        message_id if '.' in message_id else 'hb_voucher.' + message_id, **kw)
+
+
+def _int(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _set_cookie(request, response, pool, key):
+    Login = pool.get('hb.client.login')
+    response.set_cookie(
+        SESSION_COOKIE, key, path=portal.base_path(request) + '/client',
+        max_age=int(Login.timeout().total_seconds()), httponly=True,
+        secure=request.is_secure, samesite='Strict')
+    return response
+
+
+def _remove_cookie(request, response):
+    response.delete_cookie(
+        SESSION_COOKIE, path=portal.base_path(request) + '/client',
+        httponly=True, secure=request.is_secure, samesite='Strict')
+    return response
+
+
+def _activated(pool):
+    return portal.module_activated(pool, 'hb.client.login')
+
+
+def client_page(func):
+    """Decorate a page of the logged-in client: func(request, pool, login,
+    language) runs only with a valid session (else the login page) and,
+    for POST, a valid CSRF token (else 403)"""
+    @functools.wraps(func)
+    def wrapper(request, pool, *args, **kwargs):
+        language = portal.get_language(request)
+        if not _activated(pool):
+            return portal.secure(Response(
+                    'Not Found', status=HTTPStatus.NOT_FOUND,
+                    content_type='text/plain'))
+        Login = pool.get('hb.client.login')
+        with Transaction().set_context(
+                language=language, **portal.company_context(pool)):
+            login = Login.get_session(request.cookies.get(SESSION_COOKIE))
+            if login is None:
+                return portal.secure(redirect(portal.url_for(
+                            request, 'client/login', language)), private=True)
+            if (request.method == 'POST'
+                    and not portal.check_csrf(request, login.csrf_token)):
+                return portal.render_error(
+                    request, language, HTTPStatus.FORBIDDEN,
+                    'msg_page_csrf_invalid')
+            return func(request, pool, login, language, *args, **kwargs)
+    return wrapper
+
+
+@app.route('/<database_name>/hb/client/login', methods=['GET', 'POST'])
+@with_pool
+@with_transaction(readonly=False)
+@portal.public_page
+def client_login(request, pool, language):
+    if not _activated(pool):
+        return portal.secure(Response(
+                'Not Found', status=HTTPStatus.NOT_FOUND,
+                content_type='text/plain'))
+    Login = pool.get('hb.client.login')
+    translate = _(language)
+    token = portal.anonymous_csrf_token(request)
+    error, status, step, mobile = None, HTTPStatus.OK, 'mobile', ''
+    if request.method == 'POST':
+        mobile = request.form.get('mobile', '').strip()[:40]
+        code = request.form.get('code')
+        if not portal.check_csrf(
+                request, request.cookies.get(portal.CSRF_COOKIE, '')):
+            error = translate('hb_marketplace.msg_page_csrf_invalid')
+            status = HTTPStatus.FORBIDDEN
+        else:
+            try:
+                if code is None:
+                    number = Login.send_code(mobile, language)
+                    if number:
+                        mobile, step = number, 'code'
+                    else:
+                        error = translate('msg_client_login_mobile_invalid')
+                        status = HTTPStatus.BAD_REQUEST
+                else:
+                    step = 'code'
+                    login, key = Login.verify(mobile, code)
+                    if login:
+                        response = redirect(portal.url_for(
+                                request, 'client', language))
+                        _set_cookie(request, response, pool, key)
+                        return portal.secure(response, private=True)
+                    error = translate('msg_client_login_code_wrong')
+                    status = HTTPStatus.UNAUTHORIZED
+            except RateLimitException:
+                error = translate('msg_client_login_rate_limited')
+                status = HTTPStatus.TOO_MANY_REQUESTS
+    response = render(request, 'client_login.html', language, status=status,
+        private=True, csrf_token=token, mobile=mobile, step=step,
+        error=error, t=translate)
+    return portal.set_anonymous_csrf_cookie(request, response, token)
+
+
+@app.route('/<database_name>/hb/client/logout', methods=['POST'])
+@with_pool
+@with_transaction(readonly=False)
+@client_page
+def client_logout(request, pool, login, language):
+    Login = pool.get('hb.client.login')
+    Login.end([login])
+    response = redirect(portal.url_for(request, 'client/login', language))
+    _remove_cookie(request, response)
+    return portal.secure(response, private=True)
+
+
+def _budgets(pool, client):
+    "The client's budgets to show: active and suspended, newest first"
+    Budget = pool.get('hb.budget')
+    return Budget.search([
+            ('client', '=', client.id),
+            ('state', 'in', ['active', 'suspended']),
+            ], order=[('start_date', 'DESC'), ('id', 'DESC')])
+
+
+def _charged_services(pool, client):
+    "The catalogue services (templates) the client was charged for"
+    Line = pool.get('hb.charge.line')
+    lines = Line.search([
+            ('charge.client', '=', client.id),
+            ('charge.kind', '=', 'charge'),
+            ('charge.state', '=', 'captured'),
+            ], order=[('id', 'DESC')], limit=500)
+    services = {}
+    for line in lines:
+        template = line.product.template
+        services.setdefault(template.id, template)
+    return sorted(services.values(), key=lambda t: t.rec_name)
+
+
+def _home(request, pool, login, language, error=None, message=None,
+        status=HTTPStatus.OK, form=None):
+    Charge = pool.get('hb.charge')
+    Category = pool.get('hb.service.category')
+    Rating = pool.get('hb.service.rating')
+    AccessLog = pool.get('hb.access.log')
+    client = login.client
+    budgets = _budgets(pool, client) if login.may_view_balance else []
+    pending = Charge.search([
+            ('client', '=', client.id),
+            ('state', '=', 'requested'),
+            ('expires_at', '>', Charge._now()),
+            ], order=[('create_date', 'DESC')])
+    transactions = []
+    if budgets:
+        transactions = Charge.search([
+                ('budget', 'in', [b.id for b in budgets]),
+                ('state', 'in', ['captured', 'cancelled']),
+                ], order=[('date', 'DESC'), ('id', 'DESC')],
+            limit=MAX_TRANSACTIONS)
+    services = _charged_services(pool, client) if login.may_view_balance \
+        else []
+    ratings = {r.service.id: r for r in Rating.search([
+                ('client', '=', client.id),
+                ('service', 'in', [s.id for s in services]),
+                ])}
+    AccessLog.log_web('client_page', login.person, 'party.party',
+        [(client.id, client.id)])
+    AccessLog.log_web('client_page', login.person, 'hb.budget',
+        [(b.id, client.id) for b in budgets])
+    return render(request, 'client_home.html', language, status=status,
+        private=True, csrf_token=login.csrf_token, login=login,
+        client=client, budgets=budgets, pending=pending,
+        transactions=transactions, services=services, ratings=ratings,
+        categories=Category.search([], order=[('name', 'ASC')]),
+        error=error, message=message, form=form or {}, t=_(language))
+
+
+@app.route('/<database_name>/hb/client', methods=['GET'])
+@with_pool
+@with_transaction(readonly=False)
+@client_page
+def client_home(request, pool, login, language):
+    message = {
+        'confirmed': 'msg_client_charge_confirmed',
+        'rated': 'msg_client_rated',
+        'gap': 'msg_client_gap_reported',
+        }.get(request.args.get('done'))
+    return _home(request, pool, login, language,
+        message=_(language)(message) if message else None)
+
+
+def _done(request, language, done):
+    return portal.secure(redirect(portal.url_for(
+                request, 'client', language, done=done)), private=True)
+
+
+@app.route('/<database_name>/hb/client/charge/<int:charge_id>/confirm',
+    methods=['POST'])
+@with_pool
+@with_transaction(readonly=False)
+@client_page
+def client_confirm(request, pool, login, language, charge_id):
+    Charge = pool.get('hb.charge')
+    if not login.may_confirm_charges:
+        return portal.render_error(request, language, HTTPStatus.FORBIDDEN,
+            'hb_voucher.msg_client_not_allowed')
+    charges = Charge.search([
+            ('id', '=', charge_id),
+            ('client', '=', login.client.id),
+            ], limit=1)
+    if not charges:
+        return portal.render_error(request, language, HTTPStatus.NOT_FOUND,
+            'msg_page_not_found')
+    try:
+        Charge.confirm(charges[0], check_code=False)
+    except ChargeError as exception:
+        if not exception.persist:
+            portal.rollback()
+        return _home(request, pool, login, language, error=exception.message,
+            status=exception.status)
+    except UserError as exception:
+        portal.rollback()
+        return _home(request, pool, login, language, error=exception.message,
+            status=HTTPStatus.BAD_REQUEST)
+    return _done(request, language, 'confirmed')
+
+
+@app.route('/<database_name>/hb/client/rate', methods=['POST'])
+@with_pool
+@with_transaction(readonly=False)
+@client_page
+def client_rate(request, pool, login, language):
+    Rating = pool.get('hb.service.rating')
+    translate = _(language)
+    form = request.form
+    services = {s.id: s for s in _charged_services(pool, login.client)}
+    service = services.get(_int(form.get('service')))
+    rating = _int(form.get('rating'))
+    comment = (form.get('comment') or '').strip()
+    error = None
+    if not login.may_view_balance:
+        error = translate('msg_client_not_allowed')
+    elif service is None:
+        error = translate('msg_client_rate_service')
+    elif rating not in range(1, 6):
+        error = translate('msg_client_rate_value')
+    elif len(comment) > MAX_COMMENT:
+        error = translate('msg_client_text_too_long', maximum=MAX_COMMENT)
+    if error:
+        return _home(request, pool, login, language, error=error,
+            status=HTTPStatus.BAD_REQUEST, form=form.to_dict())
+    existing = Rating.search([
+            ('client', '=', login.client.id),
+            ('service', '=', service.id),
+            ], limit=1)
+    record = existing[0] if existing else Rating(
+        client=login.client, service=service)
+    record.rating = rating
+    record.comment = comment or None
+    try:
+        record.save()
+    except UserError as exception:
+        portal.rollback()
+        return _home(request, pool, login, language, error=exception.message,
+            status=HTTPStatus.BAD_REQUEST, form=form.to_dict())
+    return _done(request, language, 'rated')
+
+
+@app.route('/<database_name>/hb/client/gap', methods=['POST'])
+@with_pool
+@with_transaction(readonly=False)
+@client_page
+def client_gap(request, pool, login, language):
+    Gap = pool.get('hb.service.gap')
+    Category = pool.get('hb.service.category')
+    translate = _(language)
+    form = request.form
+    client = login.client
+    category_id = _int(form.get('category'))
+    categories = Category.search([('id', '=', category_id)], limit=1) \
+        if category_id else []
+    description = (form.get('description') or '').strip()
+    error = None
+    if not categories:
+        error = translate('msg_client_gap_category')
+    elif not description:
+        error = translate('msg_client_gap_description')
+    elif len(description) > MAX_COMMENT:
+        error = translate('msg_client_text_too_long', maximum=MAX_COMMENT)
+    if error:
+        return _home(request, pool, login, language, error=error,
+            status=HTTPStatus.BAD_REQUEST, form=form.to_dict())
+    groups = list(client.hb_customer_groups)
+    gap = Gap(source='client', client=client,
+        municipality=client.hb_municipality,
+        customer_group=groups[0] if groups else None,
+        category=categories[0], description=description, language=language)
+    try:
+        gap.save()
+    except UserError as exception:
+        portal.rollback()
+        return _home(request, pool, login, language, error=exception.message,
+            status=HTTPStatus.BAD_REQUEST, form=form.to_dict())
+    return _done(request, language, 'gap')
