@@ -41,13 +41,15 @@ sources_hash() {
 ensure_venv() {
     # The virtualenv with pinned Tryton 8.0 and the four modules (editable).
     local stamp="$VENV/.hb-installed" want
-    want="$(cd "$ROOT" && cat requirements.txt addons/*/pyproject.toml | sha256sum | cut -c1-16)"
+    want="$(cd "$ROOT" && cat requirements.txt bench/requirements.txt addons/*/pyproject.toml | sha256sum | cut -c1-16)"
     if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then return 0; fi
     step "Installing Python packages into .venv (Tryton 8.0, modules)"
     command -v python3 >/dev/null || apt_install python3 python3-venv
     [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
     "$VENV/bin/python" -m pip install --progress-bar on -q --upgrade pip setuptools wheel
-    "$VENV/bin/python" -m pip install --progress-bar on -r "$ROOT/requirements.txt"
+    # (bench/requirements.txt: gunicorn, for the benchmark's smoke test)
+    "$VENV/bin/python" -m pip install --progress-bar on -r "$ROOT/requirements.txt" \
+        -r "$ROOT/bench/requirements.txt"
     local editable=()
     for m in "${MODULES[@]}"; do editable+=(-e "$ROOT/addons/$m"); done
     # (PYTHONWARNINGS quiets setuptools' long notes about editable installs)
