@@ -56,7 +56,7 @@ SIZES = {
     # The figures of docs/performance.md (issue 7's sizes)
     'default': {
         'clients': 16, 'workers': 4, 'seconds': 30, 'pgbench_scale': 10,
-        'hb_clients': 200, 'hot_charges': 50, 'post_interval': 15,
+        'hb_clients': 100, 'hot_charges': 50, 'post_interval': 15,
         'history_small': 10_000, 'history_large': 1_000_000, 'reads': 300,
         'providers': 500, 'services': 5000, 'billing': 100_000,
         'billing_seconds': 240,
@@ -999,7 +999,7 @@ def bench_balance(server, database, dataset, reads, seconds):
 
         def page():
             status, text = web.request('GET', path)
-            if status != 200:
+            if status != 200 or 'Bench Client 0' not in text:
                 raise RuntimeError('client page: %s' % status)
         result['balance_source'] = 'client page GET /hb/client'
     else:

@@ -25,11 +25,12 @@ from trytond.model import (
     fields,
 )
 from trytond.modules.currency.fields import Monetary
-from trytond.pool import Pool
+from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
+from trytond.modules.hb_budget.access_log import AccessLogMixin
 from trytond.modules.hb_budget.exceptions import (
     BudgetInsufficientError,
     BudgetPeriodError,
@@ -82,7 +83,15 @@ def parse_quantity(value, maximum):
     return quantity
 
 
-class Charge(Workflow, ModelSQL, ModelView):
+class AccessLog(metaclass=PoolMeta):
+    __name__ = 'hb.access.log'
+
+    @classmethod
+    def _logged_models(cls):
+        return super()._logged_models() + ['hb.charge']
+
+
+class Charge(AccessLogMixin, Workflow, ModelSQL, ModelView):
     __name__ = 'hb.charge'
     __string__ = "Personal Budget Charge"
     _rec_name = 'number'
@@ -172,6 +181,11 @@ class Charge(Workflow, ModelSQL, ModelView):
                 Index(t, (t.provider, Index.Range()),
                     (t.date, Index.Range())),
                 Index(t, (t.client, Index.Range()),
+                    (t.date, Index.Range())),
+                # the charges of a budget by date (the client page's
+                # transactions): without it that query reads the whole
+                # history (issue 7: 125 ms at 300,000 charges, 0.6 with it)
+                Index(t, (t.budget, Index.Range()),
                     (t.date, Index.Range())),
                 Index(t, (t.state, Index.Equality(cardinality='low')),
                     (t.expires_at, Index.Range()),
