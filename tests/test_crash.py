@@ -133,6 +133,8 @@ class CrashTestCase(world.WorldTestCase):
             self.assertLessEqual({'hb_charge', 'hb_charge_line',
                     'hb_budget_line', 'hb_budget_move'}, written)
             self.assertIsNone(answer[0][0], 'the client got no answer')
+            print('\n    request killed after writing %s' % ', '.join(
+                    sorted(written)))
             self.assertEqual(db.execute('SELECT count(*) FROM hb_charge '
                     "WHERE idempotency_key = 'crash-1'").fetchone()[0], 0)
             self.assertEqual(self.budget_line(db, self.ids['line1']),
@@ -165,6 +167,8 @@ class CrashTestCase(world.WorldTestCase):
                     'hb_budget_move', 'sale_point_sale',
                     'sale_point_sale_line', 'sale_point_payment'}, written)
             self.assertIsNone(answer[0][0], 'the client got no answer')
+            print('    confirmation killed after writing %s' % ', '.join(
+                    sorted(written)))
             # ...and none of it remains: not half-captured
             self.assertEqual(db.execute(
                     'SELECT state, sale, captured_at FROM hb_charge '
@@ -242,6 +246,8 @@ class CrashTestCase(world.WorldTestCase):
             kill_group(process)
             lock.release(wait_pid=pid)
         self.assertLessEqual(set(work_tables), written)
+        print('\n    %s killed after writing %s' % (method, ', '.join(
+                    sorted(written))))
 
     def rerun_cron(self, method):
         in_company(self.ids['company'], prepare_cron, method,

@@ -14,7 +14,9 @@ HTTP 503 with the JSON error code "unavailable" given within a few seconds
 must have made exactly one captured charge, the budget must be charged
 exactly once per charge and the reconciliation checks must hold.
 
-Needs the server of scripts/test.sh (PG_DIR, PG_BIN, PG_PORT)."""
+Needs the server of scripts/test.sh (PG_DIR, PG_BIN, PG_PORT, which
+scripts/pg.sh exports); with another server the test is skipped, saying
+so."""
 import threading
 import time
 import unittest
@@ -93,14 +95,14 @@ class Terminal(threading.Thread):
             self.failure = exception
 
 
-@unittest.skipUnless(on_postgresql(), 'needs PostgreSQL')
+@unittest.skipUnless(on_postgresql() and PostgreSQL().available,
+    'needs the private PostgreSQL of scripts/test.sh to stop and start it '
+    '(PG_DIR, PG_BIN and PG_PORT are not set)')
 class PostgreSQLRestartTestCase(world.WorldTestCase):
     "Clients get clear errors while PostgreSQL is down; nothing is lost"
 
     def test_restart_during_charges(self):
         pg = PostgreSQL()
-        self.assertTrue(pg.available, 'PG_DIR, PG_BIN and PG_PORT are not '
-            'set: run through scripts/test.sh')
         db = connect()
         line = self.ids['line1']
         before = db.execute('SELECT reserved, spent FROM hb_budget_line '

@@ -180,9 +180,10 @@ def _date(value):
 
 
 def _timestamp(value):
+    "RFC 3339 (the document's date-time): trytond runs in UTC"
     if value is None:
         return None
-    return value.replace(microsecond=0).isoformat()
+    return value.replace(microsecond=0, tzinfo=dt.timezone.utc).isoformat()
 
 
 def charge_data(charge):
@@ -226,6 +227,14 @@ def own_charge(pool, provider, charge_id):
     return charges[0]
 
 
+def log_reads(pool, provider, charges):
+    """Record in the access log that the provider's terminal was shown
+    the client data of charges (the client's name)"""
+    AccessLog = pool.get('hb.access.log')
+    AccessLog.log_web('api', provider, 'hb.charge',
+        [(c.id, c.client.id) for c in charges])
+
+
 def request_charge(pool, provider, data):
     """Request the charge described by data (the JSON body);
     return (charge, created)"""
@@ -256,6 +265,13 @@ def request_charge(pool, provider, data):
         raise
 
 
+@app.route(BASE + '/<path:rest>',
+    methods=['GET', 'POST', 'PUT', 'PATCH', 'DELETE'])
+def unknown(request, database_name, rest):
+    "Any other URL of the API: a JSON 404 (trytond's catch-all is a 405)"
+    return json_error('not_found', 'Not Found', HTTPStatus.NOT_FOUND)
+
+
 @app.route(BASE + '/openapi.json', methods=['GET'])
 def openapi(request, database_name):
     return json_response(document(
@@ -273,14 +289,16 @@ def charges(request, pool, provider):
     Date = pool.get('ir.date')
     if request.method == 'POST':
         charge, created = request_charge(pool, provider, read_json(request))
+        log_reads(pool, provider, [charge])
         return charge_data(charge), (
             HTTPStatus.CREATED if created else HTTPStatus.OK)
     today = Date.today()
     try:
-        from_ = dt.date.fromisoformat(request.args.get('from')
-            or today.isoformat())
-        to = dt.date.fromisoformat(request.args.get('to')
-            or from_.isoformat())
+        # absent: the default; present but empty or not a date: refused
+        from_ = request.args.get('from')
+        from_ = dt.date.fromisoformat(from_) if from_ is not None else today
+        to = request.args.get('to')
+        to = dt.date.fromisoformat(to) if to is not None else from_
     except ValueError:
         raise ChargeError('invalid_date', message('invalid_date')) from None
     records = Charge.search([
@@ -288,6 +306,7 @@ def charges(request, pool, provider):
             ('date', '>=', from_),
             ('date', '<=', to),
             ], order=[('id', 'ASC')], limit=MAX_LIST)
+    log_reads(pool, provider, records)
     return {
         'from': from_.isoformat(),
         'to': to.isoformat(),
@@ -301,7 +320,9 @@ def charges(request, pool, provider):
 @with_transaction()
 @api
 def charge(request, pool, provider, charge_id):
-    return charge_data(own_charge(pool, provider, charge_id)), HTTPStatus.OK
+    record = own_charge(pool, provider, charge_id)
+    log_reads(pool, provider, [record])
+    return charge_data(record), HTTPStatus.OK
 
 
 @app.route(BASE + '/charges/<int:charge_id>/confirm', methods=['POST'])
@@ -317,6 +338,7 @@ def charge_confirm(request, pool, provider, charge_id):
     if not isinstance(code, str):
         raise ChargeError('invalid_request', message('invalid_request'))
     record = Charge.confirm(record, code)
+    log_reads(pool, provider, [record])
     return charge_data(record), HTTPStatus.OK
 
 
