@@ -13,7 +13,9 @@ load-faults` sets it up on a throw-away PostgreSQL like `make test`.
 
 Each terminal (a thread with one provider key at a time) repeatedly picks a
 provider, a client and a quantity and requests a charge with a new
-idempotency key, then plays one scenario, drawn at random:
+idempotency key, then plays one scenario (each terminal plays every scenario
+once first, terminal i starting at the i-th, then draws them at random with
+the weights of SCENARIOS):
 
 - confirm with the right code (sometimes sending the confirmation twice,
   as a terminal does when the answer is lost: 409 already_confirmed);
@@ -47,8 +49,6 @@ import threading
 import time
 from collections import Counter
 from decimal import Decimal
-
-from tests.faults import Api, connect
 
 QUANTITIES = ['0.5', '1', '1.5', '2', '3']
 # scenario: weight
@@ -95,6 +95,7 @@ class Ledger:
 class Terminal(threading.Thread):
 
     def __init__(self, index, url, world, ledger, counter, rng):
+        from tests.faults import Api
         super().__init__(daemon=True, name='terminal-%d' % index)
         self.apis = [Api(url, key, timeout=60) for key in world['keys']]
         self.products = world['products']
@@ -103,6 +104,8 @@ class Terminal(threading.Thread):
         self.counter = counter
         self.rng = rng
         self.db = None
+        self.accepted = 0  # requests answered 201
+        self.index = index
 
     def next_index(self):
         with self.counter['lock']:
@@ -139,6 +142,7 @@ class Terminal(threading.Thread):
         return re.search(r'\b(\d{6})\b', row[0]).group(1)
 
     def run(self):
+        from tests.faults import connect
         self.db = connect()
         try:
             while True:
@@ -173,7 +177,10 @@ class Terminal(threading.Thread):
         record = {'id': charge_id, 'amount': amount, 'state': 'requested'}
         with ledger.lock:
             ledger.charges[key] = record
-        if rng.random() < RETRY_REQUEST:
+        self.accepted += 1
+        # each terminal first plays every scenario once, then draws them
+        first = self.accepted <= len(SCENARIOS)
+        if self.accepted == 1 or rng.random() < RETRY_REQUEST:
             ledger.faults['same key again'] += 1
             status, again, _ = self.call('request again', api.request,
                 *request, expect={200})
@@ -182,8 +189,12 @@ class Terminal(threading.Thread):
                         key, charge_id, again['id']))
         code = self.code_of(charge_id)
         wrong = '%06d' % ((int(code) + 1) % 10 ** 6)
-        scenario = rng.choices(
-            list(SCENARIOS), weights=list(SCENARIOS.values()))[0]
+        if first:  # terminal i starts at the i-th scenario
+            scenario = list(SCENARIOS)[
+                (self.index + self.accepted - 1) % len(SCENARIOS)]
+        else:
+            scenario = rng.choices(
+                list(SCENARIOS), weights=list(SCENARIOS.values()))[0]
         ledger.faults[scenario] += 1
         confirm = (charge_id, code)
         if scenario == 'wrong_then_right':
@@ -249,6 +260,7 @@ def run_load(url, world, charges, clients, seed):
 def check_database(ledger):
     """Compare the database with the ledger and check the money; return
     (problems, figures)"""
+    from tests.faults import connect
     problems = []
     db = connect()
     try:

@@ -136,7 +136,10 @@ class LoadFaultsTestCase(test_tryton.RouteTestCase):
         self.assertEqual(reconciled['checks'], {
                 'clearing': True, 'spent': True, 'analytic': True},
             reconciled['mismatches'])
-        # the faults really happened
+        # the faults really happened (each terminal plays every scenario
+        # once first, given enough charges)
+        if CHARGES < 10 * CLIENTS:
+            return
         for fault in ['same key again', 'wrong code', 'cancel_request',
                 'expire_then_confirm', 'confirm_then_cancel',
                 'confirm_twice', 'too_many_wrong', 'abandon']:
