@@ -117,8 +117,19 @@ def chromium_driver(width=1280, height=900, language='en'):
         options.add_argument(argument)
     options.add_experimental_option(
         'prefs', {'intl.accept_languages': language})
+    # keep the page's console messages: failures show its errors
+    options.set_capability('goog:loggingPrefs', {'browser': 'ALL'})
     return webdriver.Chrome(
         service=Service(executable_path=CHROMEDRIVER), options=options)
+
+
+def console_errors(driver):
+    "Return the page's console messages of level SEVERE"
+    try:
+        return [entry['message'] for entry in driver.get_log('browser')
+            if entry.get('level') == 'SEVERE']
+    except Exception as exception:
+        return ['(no console log: %s)' % exception]
 
 
 def screenshot(driver, name):

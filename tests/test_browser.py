@@ -11,7 +11,12 @@ from trytond.pool import Pool
 from trytond.tests.test_tryton import DB_NAME, activate_module, drop_db
 from trytond.transaction import Transaction
 
-from tests.browser import TrytondServer, chromium_driver, screenshot
+from tests.browser import (
+    TrytondServer,
+    chromium_driver,
+    console_errors,
+    screenshot,
+)
 
 PASSWORD = 'sao-smoke-Test-1'
 
@@ -48,7 +53,8 @@ class SaoSmokeTestCase(unittest.TestCase):
             return WebDriverWait(self.driver, timeout).until(condition)
         except TimeoutException:
             path = screenshot(self.driver, 'sao-failure')
-            self.fail('timed out waiting in sao; screenshot: %s' % path)
+            self.fail('timed out waiting in sao; screenshot: %s; console '
+                'errors: %s' % (path, console_errors(self.driver)))
 
     def test_login_and_menu(self):
         "Log in to sao as admin, see the Personal Budgets menu and settings"

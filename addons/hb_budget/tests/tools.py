@@ -51,8 +51,37 @@ def missing_translations(module, lang='fi'):
         if (e.msgctxt, e.msgid) not in translated]
 
 
+def sao_unsupported_list_fields(module):
+    """Return the (view, field) of module's list views whose field is a
+    datetime or timestamp shown without a widget"""
+    from lxml import etree
+    pool = Pool()
+    View = pool.get('ir.ui.view')
+    wrong = []
+    for view in View.search([
+                ('module', '=', module), ('type', '=', 'tree')]):
+        Model = pool.get(view.model)
+        for element in etree.fromstring(view.arch).iter('field'):
+            field = Model._fields.get(element.get('name'))
+            if field is None or element.get('widget'):
+                continue
+            if getattr(field, '_field', field)._type in {
+                    'datetime', 'timestamp'}:
+                wrong.append((view.rec_name, element.get('name')))
+    return wrong
+
+
 class TranslationTestMixin:
     "Check that locale/fi.po translates every string of the module."
+
+    @with_transaction()
+    def test_list_views_sao_widgets(self):
+        """Date-time fields in list views have a date or time widget: the
+        web client (sao) has no list column for them otherwise"""
+        wrong = sao_unsupported_list_fields(self.module)
+        self.assertFalse(wrong, "list view fields sao cannot show "
+            "(add widget=\"date\" and widget=\"time\"):\n%s" % (
+                '\n'.join('%s %s' % w for w in wrong)))
 
     @with_transaction()
     def test_finnish_translation_complete(self):
