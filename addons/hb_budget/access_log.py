@@ -167,7 +167,20 @@ class _AccessLogDataManager:
         pass
 
 
-class AccessLogMixin:
+class CheckedExportMixin:
+    """Apply the record rules to exports: Tryton exports by browsing,
+    without access checks, so read the ids first (which refuses what may
+    not be read and, with AccessLogMixin, logs the export)"""
+    __slots__ = ()
+
+    @classmethod
+    def export_data(cls, records, fields_names, header=False):
+        if Transaction().check_access and records:
+            cls.read([r.id for r in records], ['id'])
+        return super().export_data(records, fields_names, header=header)
+
+
+class AccessLogMixin(CheckedExportMixin):
     "Log in hb.access.log every read made through RPC"
     __slots__ = ()
     _hb_client_field = 'client'

@@ -16,7 +16,7 @@ from trytond.pyson import Eval
 from trytond.tools import grouped_slice, reduce_ids
 from trytond.transaction import Transaction, without_check_access
 
-from .access_log import AccessLogMixin
+from .access_log import AccessLogMixin, CheckedExportMixin
 from .exceptions import (
     BudgetAmountError,
     BudgetInsufficientError,
@@ -687,7 +687,7 @@ class BudgetLine(AccessLogMixin, ModelSQL, ModelView):
                     cache_cls.pop(id_, None)
 
 
-class BudgetMove(ModelSQL, ModelView):
+class BudgetMove(CheckedExportMixin, ModelSQL, ModelView):
     __name__ = 'hb.budget.move'
     __string__ = "Personal Budget Ledger Entry"
 

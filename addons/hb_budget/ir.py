@@ -12,16 +12,21 @@ class Rule(metaclass=PoolMeta):
     __name__ = 'ir.rule'
 
     @classmethod
+    def _hb_user_rule_models(cls):
+        "The models whose rules use user_id (other modules add theirs)"
+        return USER_RULE_MODELS
+
+    @classmethod
     def _get_context(cls, model_name):
         context = super()._get_context(model_name)
-        if model_name in USER_RULE_MODELS:
+        if model_name in cls._hb_user_rule_models():
             context['user_id'] = Transaction().user
         return context
 
     @classmethod
     def _get_cache_key(cls, model_names):
         key = super()._get_cache_key(model_names)
-        if model_names & USER_RULE_MODELS:
+        if model_names & cls._hb_user_rule_models():
             key = (*key, Transaction().user)
         return key
 

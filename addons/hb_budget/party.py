@@ -273,6 +273,34 @@ class Party(metaclass=PoolMeta):
         return result
 
 
+    @classmethod
+    def export_data(cls, records, fields_names, header=False):
+        """Export as read does: record rules apply, HETUs of other users'
+        clients are masked and the export of clients is logged"""
+        transaction = Transaction()
+        if not (transaction.check_access and records):
+            return super().export_data(
+                records, fields_names, header=header)
+        ids = [r.id for r in records]
+        hb_fields = [f for f in fields_names
+            if f.split('/')[0].startswith('hb_')]
+        # the rules, the mask and the log of read for the exported fields
+        rows = {row['id']: row for row in cls.read(
+                ids, ['id'] + [f.split('/')[0] for f in hb_fields])}
+        if 'hb_hetu' not in fields_names:
+            return super().export_data(
+                records, fields_names, header=header)
+        # Record by record: the first line of each is the record's own
+        index = fields_names.index('hb_hetu')
+        data = super().export_data([], fields_names, header=header)
+        for record in records:
+            lines = super().export_data([record], fields_names)
+            if lines and rows[record.id].get('hb_hetu') == HETU_MASK:
+                lines[0][index] = HETU_MASK
+            data.extend(lines)
+        return data
+
+
 def hetu_search_user():
     """Return the user whose HETU searches are restricted to own clients.
 

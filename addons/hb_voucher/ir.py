@@ -19,3 +19,12 @@ class Cron(metaclass=PoolMeta):
                 ('hb.charge|pay_vendor_bills',
                     "Pay Personal Budget Vendor Bills by SEPA"),
                 ])
+
+
+class Rule(metaclass=PoolMeta):
+    __name__ = 'ir.rule'
+
+    @classmethod
+    def _hb_user_rule_models(cls):
+        # own-workers see the charges of their own clients
+        return super()._hb_user_rule_models() | {'hb.charge'}
