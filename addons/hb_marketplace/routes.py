@@ -37,6 +37,7 @@ ATTACHMENT_TYPES = {
     }
 SORTS = ['price', 'rating', 'name']
 MIN_PASSWORD_LENGTH = 10
+MAX_PRICE = Decimal('1000000000')
 
 
 def _int(value):
@@ -53,7 +54,8 @@ def _price(value):
                 ' ', '').replace('\u20ac', ''))
     except InvalidOperation:
         return None
-    if not price.is_finite():
+    # Refuse what no price can be (and what quantize cannot take)
+    if not price.is_finite() or abs(price) >= MAX_PRICE:
         return None
     return price.quantize(Decimal('0.01'))
 
