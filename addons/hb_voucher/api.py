@@ -11,6 +11,8 @@ import datetime as dt
 import functools
 import json
 import logging
+import random
+import time
 
 from trytond import backend
 from trytond.config import config
@@ -142,6 +144,11 @@ def _bound_connection_wait(pool):
         connpool.timeout = wait
 
 
+# serialization failure, deadlock, lock not available
+CONFLICTS = {'40001', '40P01', '55P03'}
+CONFLICT_RETRIES = 20
+
+
 def unavailable(func):
     """Decorate a route between with_pool and with_transaction: when the
     database cannot be reached (or stays locked after the retries) answer
@@ -149,16 +156,28 @@ def unavailable(func):
     @functools.wraps(func)
     def wrapper(request, pool, *args, **kwargs):
         _bound_connection_wait(pool)
-        try:
-            return func(request, pool, *args, **kwargs)
-        except backend.DatabaseOperationalError as exception:
-            logger.warning('database unavailable for %s: %s',
-                request.path, exception)
-            response = json_error('unavailable',
-                UNAVAILABLE[get_language(request)],
-                HTTPStatus.SERVICE_UNAVAILABLE)
-            response.headers['Retry-After'] = '2'
-            return response
+        attempt = 0
+        while True:
+            try:
+                return func(request, pool, *args, **kwargs)
+            except backend.DatabaseOperationalError as exception:
+                # Many terminals charging one budget conflict on its line
+                # (PostgreSQL's serialization failures under Tryton's
+                # repeatable read): each conflict means another charge
+                # went through, so try again after a random pause, beyond
+                # with_transaction's few retries at fixed intervals
+                attempt += 1
+                if (getattr(exception, 'sqlstate', None) in CONFLICTS
+                        and attempt < CONFLICT_RETRIES):
+                    time.sleep(random.uniform(0.005, 0.03) * attempt)
+                    continue
+                logger.warning('database unavailable for %s: %s',
+                    request.path, exception)
+                response = json_error('unavailable',
+                    UNAVAILABLE[get_language(request)],
+                    HTTPStatus.SERVICE_UNAVAILABLE)
+                response.headers['Retry-After'] = '2'
+                return response
     return wrapper
 
 
