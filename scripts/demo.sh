@@ -50,13 +50,15 @@ if [ ! -f "$READY" ]; then
         die "creating the database failed; see $VAR/log/demo-init.log"
     fi
     step "Loading the demo data"
-    "$VENV/bin/python" "$ROOT/scripts/demo_data.py" "$DB"
+    HB_DEMO_PORTAL_PASSWORD="$(cat "$PASSFILE")" \
+        "$VENV/bin/python" "$ROOT/scripts/demo_data.py" "$DB"
     echo "$HASH" > "$READY"
     NEW_PASSWORD=1
 elif [ "$(cat "$READY")" != "$HASH" ]; then
     step "Module sources changed: updating the demo database"
     "$VENV/bin/trytond-admin" -d "$DB" -u "${MODULES[@]}" --activate-dependencies -l fi en
-    "$VENV/bin/python" "$ROOT/scripts/demo_data.py" "$DB"
+    HB_DEMO_PORTAL_PASSWORD="$(cat "$PASSFILE")" \
+        "$VENV/bin/python" "$ROOT/scripts/demo_data.py" "$DB"
     echo "$HASH" > "$READY"
 fi
 
@@ -71,5 +73,8 @@ else
 fi
 echo "    Public catalogue:  $URL/$DB/hb/catalogue"
 echo "    Provider portal:   $URL/$DB/hb/provider"
+echo "                       (e.g. demo-1-kajaanin@example.com, the admin password)"
 echo "    Client page:       $URL/$DB/hb/client"
+echo "                       (e.g. +358507000100; the one-time code is in"
+echo "                       Personal budgets > SMS messages of the web client)"
 exec "$VENV/bin/trytond" --logconf "$VAR/logging.conf" -d "$DB"

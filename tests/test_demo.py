@@ -14,6 +14,7 @@ import subprocess
 import tempfile
 import time
 import unittest
+import urllib.parse
 import urllib.request
 
 from tests.browser import ARTIFACTS, ROOT, free_port
@@ -105,6 +106,59 @@ class DemoCommandTestCase(unittest.TestCase):
             {'language': language}, session=session)
         return {m['name'] for m in menus}
 
+    def check_web_pages(self, session):
+        """The public catalogue, the provider portal and a client page show
+        the demo data"""
+        import http.cookiejar
+        import re
+        kajaani, = self.rpc('model.hb.municipality.search_read',
+            [('code', '=', '205')], 0, 1, None, ['id'], {}, session=session)
+        avain, = self.rpc('model.hb.customer.group.search_read',
+            [('code', '=', 'avain')], 0, 1, None, ['id'], {},
+            session=session)
+        with urllib.request.urlopen(
+                '%s/hb_demo/hb/catalogue?municipality=%d&group=%d' % (
+                    self.url, kajaani['id'], avain['id'])) as response:
+            page = response.read().decode('utf-8')
+        self.assertIn("Kajaanin Kotiapu Oy", page)
+
+        def browser():
+            return urllib.request.build_opener(
+                urllib.request.HTTPCookieProcessor(
+                    http.cookiejar.CookieJar()))
+
+        def form_post(opener, path, data):
+            page = opener.open(self.url + path).read().decode('utf-8')
+            token = re.search(r'name="csrf_token" value="([^"]*)"',
+                page).group(1)
+            data = dict(data, csrf_token=token)
+            with opener.open(self.url + path, data=urllib.parse.urlencode(
+                        data).encode()) as response:
+                return response.read().decode('utf-8')
+
+        with open(os.path.join(self.var, 'admin-password')) as fp:
+            password = fp.read().strip()
+        portal = browser()
+        page = form_post(portal, '/hb_demo/hb/provider/login', {
+                'email': 'demo-1-kajaanin@example.com',
+                'password': password})
+        self.assertIn("Kajaanin Kotiapu Oy", page)
+
+        client = browser()
+        charge, = self.rpc('model.hb.charge.search_read',
+            [('state', '=', 'captured'), ('representative', '=', None)],
+            0, 1, None, ['client.hb_mobile'], {}, session=session)
+        mobile = charge['client.']['hb_mobile']
+        form_post(client, '/hb_demo/hb/client/login', {'mobile': mobile})
+        message, = self.rpc('model.hb.sms.message.search_read',
+            [('to', '=', mobile)], 0, 1, [('id', 'DESC')], ['text'], {},
+            session=session)
+        code = re.search(r'\b(\d{6})\b', message['text']).group(1)
+        page = form_post(client, '/hb_demo/hb/client/login', {
+                'mobile': mobile, 'code': code})
+        self.assertIn('budget-', page)  # a budget section
+        self.assertIn('HBC-', page)  # its transactions
+
     def test_demo(self):
         "The demo serves sao, logs admin in, speaks Finnish and English"
         # sao is served at the root
@@ -134,9 +188,24 @@ class DemoCommandTestCase(unittest.TestCase):
         self.rpc('model.res.user.set_preferences', {'language': 'fi'}, {},
             session=session)
 
-        # The Kainuu demo data is there
+        # The Kainuu demo data is there: in sao (through RPC) ...
         self.assertEqual(self.rpc('model.hb.municipality.search_count',
                 [], {}, session=session), 8)
+        for model, minimum in [('hb.budget', 10), ('hb.charge', 30),
+                ('hb.avain.agreement', 5), ('hb.service.rating', 10)]:
+            self.assertGreaterEqual(self.rpc(
+                    'model.%s.search_count' % model, [], {},
+                    session=session), minimum, model)
+        bills = self.rpc('model.account.invoice.search_read',
+            [('type', '=', 'in')], 0, None, None, ['state'], {},
+            session=session)
+        self.assertTrue(bills)
+        self.assertEqual({b['state'] for b in bills}, {'posted'})
+        payments = self.rpc('model.account.payment.search_read',
+            [], 0, None, None, ['state', 'amount'], {}, session=session)
+        self.assertEqual(len(payments), len(bills))
+        self.assertEqual({p['state'] for p in payments}, {'processing'})
+        self.check_web_pages(session)
 
         # Ctrl-C stops it; the second start reuses everything
         self.assertLess(self.stop(self.process), 20)
