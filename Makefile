@@ -13,11 +13,11 @@ test:
 test-quick:
 	bash scripts/test.sh --sqlite $(ONLY)
 
-# The benchmarks of docs/performance.md (about 15 minutes): make bench
+# The benchmarks of docs/performance.md (about 20 minutes): make bench
 bench:
 	bash bench/run.sh
 
-# The same at a tiny size (about two minutes), as the test command runs it
+# The same at a tiny size (2-5 minutes), as the test command runs it
 bench-smoke:
 	bash bench/run.sh --size smoke
 

@@ -240,15 +240,16 @@ class Bulk:
         return {'party': party, 'contract': contract, 'template': template}
 
     def add_charges(self, count, template_charge, date_sql, providers=None,
-            label='charges'):
+            clients=None, label='charges'):
         """Add count captured charges cloned from template_charge (a
         captured and posted charge of one line), spread over the clients
-        and the providers [first, last) of bench_provider (all by default),
-        dated by date_sql (an SQL date expression of g). Return the
-        (first, last) charge ids."""
+        [first, last) of bench_client and the providers [first, last) of
+        bench_provider (all by default), dated by date_sql (an SQL date
+        expression of g). Return the (first, last) charge ids."""
         self.tag += 1
         tag = self.tag
         first, last = providers or (0, self.n_providers)
+        first_client, last_client = clients or (0, self.n_clients)
         sale, = self.execute('SELECT sale FROM hb_charge WHERE id = %s',
             (template_charge,)).fetchone()
         sale_line, = self.execute('SELECT MIN(id) FROM sale_point_sale_line '
@@ -260,9 +261,10 @@ class Bulk:
         move, = self.execute('SELECT MIN(id) FROM hb_budget_move '
             "WHERE origin = %s AND kind = 'capture'",
             ('hb.charge,%d' % template_charge,)).fetchone()
-        joins = ('JOIN bench_client AS c ON c.i = mod(g, %d) '
+        joins = ('JOIN bench_client AS c ON c.i = %d + mod(g, %d) '
             'JOIN bench_provider AS p ON p.i = %d + mod(g, %d)' % (
-                self.n_clients, first, last - first))
+                first_client, last_client - first_client,
+                first, last - first))
         tables = ['sale_point_sale', 'sale_point_sale_line',
             'sale_point_payment', 'hb_charge', 'hb_charge_line',
             'hb_budget_move']
