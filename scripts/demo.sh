@@ -77,4 +77,4 @@ echo "                       (e.g. demo-1-kajaanin@example.com, the admin passwo
 echo "    Client page:       $URL/$DB/hb/client"
 echo "                       (e.g. +358507000100; the one-time code is in"
 echo "                       Personal budgets > SMS messages of the web client)"
-exec "$VENV/bin/trytond" --logconf "$VAR/logging.conf" -d "$DB"
+exec "$VENV/bin/python" "$ROOT/scripts/serve_demo.py" --logconf "$VAR/logging.conf" -d "$DB"
