@@ -2,6 +2,7 @@
 # Licensed under the GNU GPL v3 or later; see LICENSE at the repository root.
 from decimal import Decimal
 
+from trytond.model import fields
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
 from trytond.tests.test_tryton import _DBTestCase, with_transaction
@@ -90,6 +91,50 @@ class ChargeTestCase(_DBTestCase):
             analytic, = expense_line.analytic_lines
             self.assertEqual(analytic.account, budget.analytic_account)
             self.assertEqual(analytic.debit, Decimal('70.00'))
+
+    @with_transaction()
+    def test_capture_sale_as_orm(self):
+        "The sale written at capture is the one the ORM would make"
+        pool = Pool()
+        Charge = pool.get('hb.charge')
+        Sale = pool.get('sale.point.sale')
+        SaleLine = pool.get('sale.point.sale.line')
+        Payment = pool.get('sale.point.payment')
+
+        def stored(Model, record, skip=()):
+            names = [n for n, f in Model._fields.items()
+                if not isinstance(f, (fields.Function, fields.One2Many,
+                        fields.Many2Many))
+                and n not in {'id', 'create_uid', 'create_date',
+                    'write_uid', 'write_date', 'sale'} | set(skip)]
+            return Model.read([record.id], names)[0] | {'id': None}
+
+        with set_company(create_wellbeing_area()):
+            data, application, client, budget, product = self.setup_world()
+            charge = self.request(application, product, quantity='1.5')
+            charge = Charge.confirm(charge, last_code(MOBILE))
+            refund = Charge.make_refund(
+                charge, Decimal('17.50'), "Half an hour not done")
+            for record in [charge, refund]:
+                sale = record.sale
+                # What Tryton checks of a sale, its lines and payments
+                Sale._validate([sale])
+                SaleLine._validate(list(sale.lines))
+                Payment._validate(list(sale.payments))
+                orm = record.get_sale()
+                orm.save()
+                Sale.do([orm])
+                self.assertEqual(
+                    stored(Sale, sale), stored(Sale, orm))
+                self.assertEqual(
+                    [stored(SaleLine, line) for line in sale.lines],
+                    [stored(SaleLine, line) for line in orm.lines])
+                self.assertEqual(
+                    [stored(Payment, p) for p in sale.payments],
+                    [stored(Payment, p) for p in orm.payments])
+                self.assertEqual(sale.total, record.amount)
+                self.assertEqual(sale.amount_to_pay, Decimal('0.00'))
+                self.assertEqual(sale.state, 'done')
 
     @with_transaction()
     def test_refund_bill_pay_reconcile(self):
