@@ -19,6 +19,7 @@ from trytond.config import config
 from trytond.exceptions import UserError
 from trytond.i18n import gettext
 from trytond.model.exceptions import SQLConstraintError
+from trytond.pool import Pool
 from trytond.protocols.wrappers import (
     HTTPStatus,
     Response,
@@ -89,9 +90,15 @@ def authenticate(pool, request):
     key = _bearer_key(request)
     if not key:
         return None
+    Party = pool.get('party.party')
     application = UserApplication.check(key, 'hb_voucher')
-    if (not application or not application.hb_provider
-            or not application.hb_provider.active):
+    if not application or not application.hb_provider:
+        return None
+    # (a search reads only "active", not the whole party record)
+    if not Party.search([
+                ('id', '=', application.hb_provider.id),
+                ('active', '=', True),
+                ], count=True):
         return None
     return application.hb_provider
 
@@ -206,31 +213,57 @@ def _timestamp(value):
 
 
 def charge_data(charge):
-    "Return the JSON representation of charge (never the client's HETU)"
+    """Return the JSON representation of charge (never the client's HETU).
+
+    Read field by field with a read per model (a terminal reads charges
+    often: issue 7's balance read), not through the records' attributes,
+    which load whole records (the client party, the sale, the company)."""
+    pool = Pool()
+    Charge = pool.get('hb.charge')
+    Line = pool.get('hb.charge.line')
+    Party = pool.get('party.party')
+    Product = pool.get('product.product')
+    values, = Charge.read([int(charge)], [
+            'number', 'kind', 'state', 'date', 'client', 'amount',
+            'company.currency.code', 'refunded_amount',
+            'idempotency_key', 'origin', 'expires_at', 'captured_at',
+            'cancelled_at', 'posted', 'invoice_line'])
+    client, = Party.read([values['client']], ['name', 'code'])
+    lines = Line.search_read([('charge', '=', values['id'])],
+        fields_names=['product', 'quantity', 'unit_price', 'amount'])
+    products = {p['id']: p for p in Product.read(
+            list({line['product'] for line in lines}), ['name', 'code'])}
+
+    def rec_name(record, product=False):
+        # as party.party's and product.product's get_rec_name
+        if product:
+            return ('[%s] %s' % (record['code'], record['name'])
+                if record['code'] else record['name'])
+        return record['name'] or '[%s]' % record['code']
     return {
-        'id': charge.id,
-        'number': charge.number,
-        'kind': charge.kind,
-        'state': charge.state,
-        'date': _date(charge.date),
-        'client_name': charge.client.rec_name,
-        'amount': str(charge.amount),
-        'currency': charge.currency.code,
-        'refunded_amount': str(charge.refunded_amount),
-        'idempotency_key': charge.idempotency_key,
-        'origin': charge.origin.id if charge.origin else None,
-        'expires_at': _timestamp(charge.expires_at),
-        'captured_at': _timestamp(charge.captured_at),
-        'cancelled_at': _timestamp(charge.cancelled_at),
-        'posted': charge.posted,
-        'billed': bool(charge.invoice_line),
+        'id': values['id'],
+        'number': values['number'],
+        'kind': values['kind'],
+        'state': values['state'],
+        'date': _date(values['date']),
+        'client_name': rec_name(client),
+        'amount': str(values['amount']),
+        'currency': values['company.']['currency.']['code'],
+        'refunded_amount': str(values['refunded_amount']),
+        'idempotency_key': values['idempotency_key'],
+        'origin': values['origin'],
+        'expires_at': _timestamp(values['expires_at']),
+        'captured_at': _timestamp(values['captured_at']),
+        'cancelled_at': _timestamp(values['cancelled_at']),
+        'posted': values['posted'],
+        'billed': bool(values['invoice_line']),
         'lines': [{
-                'service': line.product.id,
-                'name': line.product.rec_name,
-                'quantity': str(line.quantity),
-                'unit_price': str(line.unit_price),
-                'amount': str(line.amount),
-                } for line in charge.lines],
+                'service': line['product'],
+                'name': rec_name(products[line['product']], product=True),
+                'quantity': str(line['quantity']),
+                'unit_price': str(line['unit_price']),
+                'amount': str(line['amount']),
+                } for line in lines],
         }
 
 

@@ -14,6 +14,7 @@ from collections import defaultdict
 from decimal import Decimal, InvalidOperation
 
 from sql import For, Null
+from sql.aggregate import Sum
 from sql.functions import CurrentTimestamp
 from sql.operators import Equal
 from trytond.i18n import gettext
@@ -28,6 +29,7 @@ from trytond.model import (
 from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
+from trytond.tools import grouped_slice
 from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
@@ -231,8 +233,19 @@ class Charge(AccessLogMixin, Workflow, ModelSQL, ModelView):
 
     @classmethod
     def get_posted(cls, charges, name):
-        return {c.id: bool(c.sale and c.sale.state == 'posted')
-            for c in charges}
+        pool = Pool()
+        Sale = pool.get('sale.point.sale')
+        charge, sale = cls.__table__(), Sale.__table__()
+        cursor = Transaction().connection.cursor()
+        result = dict.fromkeys(map(int, charges), False)
+        for sub_ids in grouped_slice(list(result)):
+            cursor.execute(*charge.join(sale,
+                    condition=charge.sale == sale.id
+                    ).select(charge.id,
+                    where=charge.id.in_(list(sub_ids))
+                    & (sale.state == 'posted')))
+            result.update((i, True) for i, in cursor)
+        return result
 
     @classmethod
     def search_posted(cls, name, clause):
@@ -247,11 +260,18 @@ class Charge(AccessLogMixin, Workflow, ModelSQL, ModelView):
 
     @classmethod
     def get_refunded_amount(cls, charges, name):
-        result = {}
-        for charge in charges:
-            result[charge.id] = -sum(
-                (r.amount for r in charge.refunds if r.state == 'captured'),
-                ZERO)
+        "The sum of the captured refunds of each charge (one query)"
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        result = dict.fromkeys(map(int, charges), ZERO)
+        for sub_ids in grouped_slice(list(result)):
+            cursor.execute(*table.select(table.origin, Sum(table.amount),
+                    where=table.origin.in_(list(sub_ids))
+                    & (table.state == 'captured'),
+                    group_by=[table.origin]))
+            for origin, amount in cursor:
+                # SQLite returns the sum of a Numeric column as float
+                result[origin] = -Decimal(str(amount)).quantize(ZERO)
         return result
 
     def get_rec_name(self, name):
@@ -466,7 +486,7 @@ class Charge(AccessLogMixin, Workflow, ModelSQL, ModelView):
             number=cls._set_number(), state='requested')
         charge.save()
         charge._update_budget('reserve')
-        charge.send_code(code)
+        charge.send_code(code, config=config)
         return charge, True
 
     def _budget_amounts(self):
@@ -490,11 +510,16 @@ class Charge(AccessLogMixin, Workflow, ModelSQL, ModelView):
             raise error('no_active_budget') from exception
 
     def get_language(self):
+        "The language of the SMS: the phone holder's, Finnish by default"
+        pool = Pool()
+        Party = pool.get('party.party')
         party = (self.representative.party if self.representative
             else self.client)
-        if party.lang and party.lang.code in {'fi', 'en'}:
-            return party.lang.code
-        return 'fi'
+        # Read only the language (not the whole party record)
+        with without_check_access():
+            lang, = Party.read([party.id], ['lang.code'])
+        code = (lang.get('lang.') or {}).get('code')
+        return code if code in {'fi', 'en'} else 'fi'
 
     def _format_amount(self, language):
         text = '{:,.2f}'.format(self.amount)
@@ -502,14 +527,16 @@ class Charge(AccessLogMixin, Workflow, ModelSQL, ModelView):
             return text.replace(',', '\u00a0').replace('.', ',') + ' €'
         return '€' + text
 
-    def send_code(self, code):
+    def send_code(self, code, config=None):
         "Send the one-time code to the phone number of the request"
+        if config is None:
+            config = self._config()
         language = self.get_language()
         with Transaction().set_context(language=language):
             text = gettext('hb_voucher.msg_sms_code',
                 code=code, provider=self.provider.rec_name,
                 amount=self._format_amount(language),
-                minutes=self._config().hb_charge_expiry)
+                minutes=config.hb_charge_expiry)
         sms.send_sms(self.mobile, text)
 
     def send_receipt(self, message_id):
@@ -635,7 +662,7 @@ class Charge(AccessLogMixin, Workflow, ModelSQL, ModelView):
             cursor.execute(*table.insert(columns, [values]))
             return database.lastid(cursor)
 
-        sales = []
+        sales, methods = [], {}
         for charge in charges:
             sale = insert(Sale,
                 ['company', 'point', 'date', 'number', 'state',
@@ -649,8 +676,10 @@ class Charge(AccessLogMixin, Workflow, ModelSQL, ModelView):
                         'unit_gross_price'],
                     [sale, line.product.id, float(line.quantity),
                         line.unit_price, line.unit_price])
+            if charge.company not in methods:
+                methods[charge.company] = charge._payment_method().id
             insert(Payment, ['sale', 'method', 'amount'],
-                [sale, charge._payment_method().id, charge.amount])
+                [sale, methods[charge.company], charge.amount])
             sales.append(sale)
         return sales
 
