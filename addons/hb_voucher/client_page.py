@@ -10,6 +10,7 @@ Pages run as user 0: every record is filtered by the logged-in client
 here. Representatives see what their rights allow."""
 import functools
 import os
+from types import SimpleNamespace
 
 from trytond.exceptions import RateLimitException, UserError
 from trytond.protocols.wrappers import (
@@ -156,28 +157,74 @@ def client_logout(request, pool, login, language):
     return portal.secure(response, private=True)
 
 
+def _records(values):
+    """Return values (dictionaries of Model.read, with the related
+    records of dotted names) as objects for the templates"""
+    if isinstance(values, list):
+        return [_records(v) for v in values]
+    if isinstance(values, dict):
+        return SimpleNamespace(**{k.rstrip('.'): _records(v)
+                for k, v in values.items()})
+    return values
+
+
 def _budgets(pool, client):
-    "The client's budgets to show: active and suspended, newest first"
+    """The client's budgets to show (active and suspended, newest first)
+    with their lines, read with a read per model (issue 7: the balance
+    read) instead of the records' attributes"""
     Budget = pool.get('hb.budget')
-    return Budget.search([
+    Line = pool.get('hb.budget.line')
+    budgets = Budget.search_read([
             ('client', '=', client.id),
             ('state', 'in', ['active', 'suspended']),
-            ], order=[('start_date', 'DESC'), ('id', 'DESC')])
+            ], order=[('start_date', 'DESC'), ('id', 'DESC')],
+        fields_names=['start_date', 'end_date', 'state', 'amount',
+            'spent', 'reserved', 'available', 'forecast_exhaustion_date',
+            'forecast_unused', 'lines'])
+    lines = {line['id']: line for line in Line.read(
+            [i for b in budgets for i in b['lines']],
+            ['category.rec_name', 'amount', 'spent', 'reserved',
+                'available', 'low_balance'])}
+    for budget in budgets:
+        budget['lines'] = [lines[i] for i in budget['lines']]
+        budget['low_balance'] = any(
+            line['low_balance'] for line in budget['lines'])
+    return _records(budgets)
+
+
+def _charges(pool, domain, order, limit=None):
+    "The charges of domain with their lines, for the templates"
+    Charge = pool.get('hb.charge')
+    Line = pool.get('hb.charge.line')
+    charges = Charge.search_read(domain, order=order, limit=limit,
+        fields_names=['date', 'number', 'provider.rec_name', 'amount',
+            'kind', 'state', 'lines'])
+    lines = {line['id']: line for line in Line.read(
+            [i for c in charges for i in c['lines']],
+            ['quantity', 'product.template.name'])}
+    for charge in charges:
+        charge['lines'] = [lines[i] for i in charge['lines']]
+    return _records(charges)
 
 
 def _charged_services(pool, client):
     "The catalogue services (templates) the client was charged for"
+    Charge = pool.get('hb.charge')
     Line = pool.get('hb.charge.line')
-    lines = Line.search([
-            ('charge.client', '=', client.id),
-            ('charge.kind', '=', 'charge'),
-            ('charge.state', '=', 'captured'),
-            ], order=[('id', 'DESC')], limit=500)
-    services = {}
-    for line in lines:
-        template = line.product.template
-        services.setdefault(template.id, template)
-    return sorted(services.values(), key=lambda t: t.rec_name)
+    Product = pool.get('product.product')
+    Template = pool.get('product.template')
+    charge, line = Charge.__table__(), Line.__table__()
+    product = Product.__table__()
+    cursor = Transaction().connection.cursor()
+    cursor.execute(*line.join(charge, condition=line.charge == charge.id
+            ).join(product, condition=line.product == product.id
+            ).select(product.template,
+            where=(charge.client == client.id)
+            & (charge.kind == 'charge') & (charge.state == 'captured'),
+            group_by=[product.template]))
+    services = Template.read([t for t, in cursor],
+        ['rec_name', 'name', 'hb_provider.rec_name'])
+    return _records(sorted(services, key=lambda t: t['rec_name']))
 
 
 def _home(request, pool, login, language, error=None, message=None,
@@ -188,14 +235,14 @@ def _home(request, pool, login, language, error=None, message=None,
     AccessLog = pool.get('hb.access.log')
     client = login.client
     budgets = _budgets(pool, client) if login.may_view_balance else []
-    pending = Charge.search([
+    pending = _charges(pool, [
             ('client', '=', client.id),
             ('state', '=', 'requested'),
             ('expires_at', '>', Charge._now()),
             ], order=[('create_date', 'DESC')])
     transactions = []
     if budgets:
-        transactions = Charge.search([
+        transactions = _charges(pool, [
                 ('budget', 'in', [b.id for b in budgets]),
                 ('state', 'in', ['captured', 'cancelled']),
                 ], order=[('date', 'DESC'), ('id', 'DESC')],
@@ -297,7 +344,7 @@ def client_rate(request, pool, login, language):
             ('service', '=', service.id),
             ], limit=1)
     record = existing[0] if existing else Rating(
-        client=login.client, service=service)
+        client=login.client, service=service.id)
     record.rating = rating
     record.comment = comment or None
     try:

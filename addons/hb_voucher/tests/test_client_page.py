@@ -3,6 +3,7 @@
 """The client's page at /<db>/hb/client: login by mobile number and
 one-time code, the real-time balance, confirming a pending charge,
 representatives' rights, ratings and service gaps, bad input."""
+import html
 import json
 import re
 from decimal import Decimal
@@ -173,6 +174,24 @@ class ClientPageTestCase(RouteTestCase):
         self.assertIn("The charge was confirmed", text)
         self.assertNotIn("Charges waiting for confirmation", text)
         self.assertIn("Charged", text)  # the transaction is listed
+
+        # The page shows what the records hold (it reads them in batches)
+        def shown(pool):
+            Charge = pool.get('hb.charge')
+            Budget = pool.get('hb.budget')
+            charge = Charge(charge_id)
+            budget = Budget(self.budget_id)
+            line, = charge.lines
+            return [charge.number, charge.date.strftime('%d.%m.%Y'),
+                charge.provider.rec_name,
+                '%s × %s' % (line.product.template.name, line.quantity),
+                '%s (%s)' % (line.product.template.name,
+                    charge.provider.rec_name),
+                budget.start_date.strftime('%d.%m.%Y'),
+                budget.end_date.strftime('%d.%m.%Y'),
+                ] + [line.category.rec_name for line in budget.lines]
+        for value in self.run_pool(shown):
+            self.assertIn(html.escape(value), text)
 
         # Confirming twice is refused without change
         response = client.post(
