@@ -29,6 +29,8 @@ from . import sms
 CODE_DIGITS = 6
 CODE_LIFETIME = dt.timedelta(minutes=10)
 CODE_ATTEMPTS = 3
+# How often an active session's last activity is written
+REFRESH = dt.timedelta(seconds=30)
 STATES = [
     ('code_sent', "Code Sent"),
     ('active', "Active"),
@@ -231,6 +233,8 @@ class ClientLogin(ModelSQL, ModelView):
     def get_session(cls, key):
         """Return the active login of the session key or None; an idle
         session ends, an active one is refreshed"""
+        pool = Pool()
+        Party = pool.get('party.party')
         if not key or len(key) > 100:
             return None
         logins = cls.search([
@@ -246,9 +250,14 @@ class ClientLogin(ModelSQL, ModelView):
                 login.state = 'ended'
                 login.save()
             return None
-        if not login.client.active:
+        if not Party.search([
+                    ('id', '=', login.client.id),
+                    ('active', '=', True),
+                    ], count=True):
             return None
-        if not Transaction().readonly:
+        # Refreshed at most once in REFRESH: a write on every page view
+        # costs more than the rest of the session check (issue 7)
+        if not Transaction().readonly and now - login.last_seen >= REFRESH:
             login.last_seen = now
             login.save()
         return login

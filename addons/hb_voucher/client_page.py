@@ -197,13 +197,16 @@ def _charges(pool, domain, order, limit=None):
     Charge = pool.get('hb.charge')
     Line = pool.get('hb.charge.line')
     charges = Charge.search_read(domain, order=order, limit=limit,
-        fields_names=['date', 'number', 'provider.rec_name', 'amount',
-            'kind', 'state', 'lines'])
+        fields_names=['date', 'number', 'provider.name', 'provider.code',
+            'amount', 'kind', 'state', 'lines'])
     lines = {line['id']: line for line in Line.read(
             [i for c in charges for i in c['lines']],
             ['quantity', 'product.template.name'])}
     for charge in charges:
         charge['lines'] = [lines[i] for i in charge['lines']]
+        provider = charge['provider.']
+        # as party.party's get_rec_name (without reading whole parties)
+        provider['rec_name'] = provider['name'] or '[%s]' % provider['code']
     return _records(charges)
 
 

@@ -3,6 +3,7 @@
 """The client's page at /<db>/hb/client: login by mobile number and
 one-time code, the real-time balance, confirming a pending charge,
 representatives' rights, ratings and service gaps, bad input."""
+import datetime as dt
 import html
 import json
 import re
@@ -214,6 +215,45 @@ class ClientPageTestCase(RouteTestCase):
             data={'csrf_token': token})
         self.assertEqual(response.status_code, 302)
         self.assertEqual(client.get(self.url('client')).status_code, 302)
+
+    def test_session_idle_timeout(self):
+        "An idle session ends; activity is recorded at most every 30 s"
+        client = self.client()
+        self.login(client, MOBILE)
+        self.page(client)
+
+        login_id = self.run_pool(lambda pool: pool.get(
+                'hb.client.login').search([('state', '=', 'active')],
+                order=[('id', 'DESC')], limit=1)[0].id)
+
+        def age(seconds):
+            def run(pool):
+                Login = pool.get('hb.client.login')
+                Login.write([Login(login_id)], {'last_seen': Login._now()
+                        - dt.timedelta(seconds=seconds)})
+            self.run_pool(run)
+
+        def idle():
+            def run(pool):
+                Login = pool.get('hb.client.login')
+                login = Login(login_id)
+                return (Login._now() - login.last_seen).total_seconds()
+            return self.run_pool(run)
+
+        age(10)
+        self.page(client)
+        self.assertGreaterEqual(idle(), 10)  # not written again
+        age(40)
+        self.page(client)
+        self.assertLess(idle(), 10)  # refreshed
+        timeout = self.run_pool(
+            lambda pool: pool.get('hb.client.login').timeout())
+        age(timeout.total_seconds() + 1)
+        response = client.get(self.url('client?lang=en'))
+        self.assertEqual(response.status_code, 302)
+        self.assertIn('/hb/client/login', response.headers['Location'])
+        self.assertEqual(self.run_pool(lambda pool: pool.get(
+                    'hb.client.login')(login_id).state), 'ended')
 
     def test_rate_and_report_gap(self):
         "The client rates a service charged for and reports a missing one"
