@@ -13,11 +13,16 @@ from collections import defaultdict
 from decimal import Decimal
 from itertools import groupby
 
+from sql import Column
 from sql.aggregate import Sum
+from sql.conditionals import Case
+from sql.functions import CurrentTimestamp
+from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import ModelView, fields
 from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool, PoolMeta
+from trytond.tools import grouped_slice
 from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
@@ -62,17 +67,85 @@ class Charge(metaclass=PoolMeta):
         while cls.post_sales():
             pass
 
-        charges = cls.search(cls._billable_domain(start_date, end_date),
-            order=[('provider', 'ASC'), ('date', 'ASC'), ('id', 'ASC')])
-        if not charges:
+        ids = cls._billable_ids(start_date, end_date)
+        if not ids:
             return []
-        cls._lock_rows([c.id for c in charges])
+        cls._lock_rows(ids)
         # Re-read after the lock: another run may have billed some
-        charges = cls.search([
-                ('id', 'in', [c.id for c in charges]),
-                ] + cls._billable_domain(start_date, end_date),
-            order=[('provider', 'ASC'), ('date', 'ASC'), ('id', 'ASC')])
+        lines = cls._billable_lines(start_date, end_date, ids)
+        if not lines:
+            return []
+        if cls._bill_with_orm():
+            invoices = cls._bill_orm(lines, start_date, end_date, date)
+        else:
+            invoices = cls._bill_sql(lines, start_date, end_date, date)
+        if config.hb_invoice_post:
+            with Transaction().set_context(_skip_warnings=True):
+                Invoice.validate_invoice(invoices)
+                Invoice.post(invoices)
+        return invoices
 
+    @classmethod
+    def _billable_ids(cls, start_date, end_date):
+        "Return the ids of the billable charges"
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*cls.search(
+                cls._billable_domain(start_date, end_date), order=[],
+                query=True))
+        return [i for i, in cursor]
+
+    @classmethod
+    def _billable_lines(cls, start_date, end_date, ids):
+        """Return the lines of the billable charges of ids as dicts (line,
+        charge, company, provider, date, number, product, quantity,
+        unit_price) ordered by company, provider, date, charge and line"""
+        pool = Pool()
+        Line = pool.get('hb.charge.line')
+        line = Line.__table__()
+        charge = cls.__table__()
+        domain = [('id', 'in', ids)] + cls._billable_domain(
+            start_date, end_date)
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*line.join(charge,
+                condition=line.charge == charge.id).select(
+                line.id, charge.id, charge.company, charge.provider,
+                charge.date, charge.number, line.product, line.quantity,
+                line.unit_price,
+                where=charge.id.in_(
+                    cls.search(domain, order=[], query=True)),
+                order_by=[charge.company.asc, charge.provider.asc,
+                    charge.date.asc, charge.id.asc, line.id.asc]))
+        keys = ['line', 'charge', 'company', 'provider', 'date', 'number',
+            'product', 'quantity', 'unit_price']
+        result = []
+        for row in cursor:
+            row = dict(zip(keys, row))
+            if isinstance(row['date'], str):  # SQLite
+                row['date'] = dt.date.fromisoformat(row['date'])
+            result.append(row)
+        return result
+
+    @classmethod
+    def _bill_with_orm(cls):
+        """Whether to make the bill lines through the ORM: when triggers
+        would have to run on their creation or on the charges' update"""
+        pool = Pool()
+        Trigger = pool.get('ir.trigger')
+        with without_check_access():
+            return bool(
+                Trigger.get_triggers('account.invoice.line', 'create')
+                or Trigger.get_triggers('analytic.account.entry', 'create')
+                or Trigger.get_triggers(cls.__name__, 'write'))
+
+    @classmethod
+    def _bill_orm(cls, lines, start_date, end_date, date):
+        """Make the bills of the charges of lines (_billable_lines) through
+        the ORM (one save of every bill with its lines): the reference of
+        _bill_sql"""
+        pool = Pool()
+        Invoice = pool.get('account.invoice')
+        charges = cls.browse(list(dict.fromkeys(
+                    line['charge'] for line in lines)))
         invoices, billed = [], []
         for (company, provider), provider_charges in groupby(
                 charges, key=lambda c: (c.company, c.provider)):
@@ -94,36 +167,210 @@ class Charge(metaclass=PoolMeta):
                 charge.invoice_line = first
                 to_save.append(charge)
         cls.save(to_save)
-        if config.hb_invoice_post:
-            with Transaction().set_context(_skip_warnings=True):
-                Invoice.validate_invoice(invoices)
-                Invoice.post(invoices)
         return invoices
+
+    @classmethod
+    def _bill_sql(cls, lines, start_date, end_date, date):
+        """Make the bills of the charges of lines (_billable_lines): the
+        bills, their lines (one per charge line, as _get_vendor_bill makes
+        them), the lines' analytic entries and the charges' links in SQL;
+        return the bills.
+
+        The records are the ORM's: the values it is given completed by
+        the defaults of the model (and the bills' computed fields) and
+        inserted as ModelSQL.create inserts them, but without its
+        validation of each record: the first bill and its first line are
+        validated, all share the values validated there but their party's
+        (address, payable account, read by the ORM's getters) and their
+        amounts."""
+        pool = Pool()
+        Invoice = pool.get('account.invoice')
+        InvoiceLine = pool.get('account.invoice.line')
+        Party = pool.get('party.party')
+        Product = pool.get('product.product')
+        Company = pool.get('company.company')
+        transaction = Transaction()
+        config = cls._config()
+
+        groups = [(key, list(group)) for key, group in groupby(
+                lines, key=lambda r: (r['company'], r['provider']))]
+        companies = {c.id: c for c in Company.browse(
+                    list({k[0] for k, _ in groups}))}
+        providers = {p.id: p for p in Party.browse(
+                    list({k[1] for k, _ in groups}))}
+        journals = {}
+        invoices = []
+        for (company, provider), group in groups:
+            invoices.append(cls._get_vendor_bill_header(
+                    companies[company], providers[provider],
+                    min(r['date'] for r in group), start_date, end_date,
+                    date, journals=journals))
+        invoice_ids = cls._sql_insert(Invoice,
+            [i._save_values() for i in invoices], computed=True)
+
+        products = {p.id: p for p in Product.browse(
+                    list({line['product'] for line in lines}))}
+        values = []
+        for invoice_id, invoice, (_, group) in zip(
+                invoice_ids, invoices, groups):
+            base = {
+                'invoice': invoice_id,
+                'company': invoice.company.id,
+                'type': 'line',
+                'currency': invoice.company.currency.id,
+                'account': config.hb_clearing_account.id,
+                }
+            for line in group:
+                values.append(dict(base,
+                        **cls._get_invoice_line_values(line, products)))
+        line_ids = cls._sql_insert(InvoiceLine, values,
+            skip_defaults={'analytic_accounts'})
+
+        # The analytic entries the ORM gives each line by default
+        if hasattr(InvoiceLine, 'default_analytic_accounts'):
+            Entry = pool.get('analytic.account.entry')
+            entries = InvoiceLine.default_analytic_accounts()
+            cls._sql_insert(Entry, [dict(entry,
+                        origin='%s,%s' % (InvoiceLine.__name__, line_id))
+                    for line_id in line_ids for entry in entries])
+
+        # Each charge links to its first line
+        first = {}
+        for line, line_id in zip(lines, line_ids):
+            first.setdefault(line['charge'], line_id)
+        cls._sql_link_invoice_lines(first)
+
+        transaction.counter += 1
+        # (browsed alone: not to read every bill and line)
+        Invoice._validate(Invoice.browse(invoice_ids[:1]))
+        InvoiceLine._validate(InvoiceLine.browse(line_ids[:1]))
+        return Invoice.browse(invoice_ids)
+
+    @classmethod
+    def _get_invoice_line_values(cls, line, products):
+        """Return the values of the bill line of the charge line (a dict
+        of _billable_lines) that are its own, as _get_vendor_bill sets
+        them; products: {id: product}"""
+        # The client's identity (HETU, name) stays out of the bill
+        return {
+            'quantity': float(line['quantity']),
+            'unit_price': Decimal(str(line['unit_price'])),
+            'description': '%s %s %s' % (
+                line['number'], line['date'].isoformat(),
+                products[line['product']].rec_name),
+            'origin': '%s,%s' % (cls.__name__, line['charge']),
+            }
+
+    @classmethod
+    def _sql_insert(cls, Model, vlist, skip_defaults=(), computed=False):
+        """Insert the records of vlist in the table of Model as
+        ModelSQL.create does (the defaults of the missing fields, create_uid
+        and create_date, the values formatted by their field) but without
+        its validation; return their ids in order. computed: add the
+        values of the records' compute_fields, which create writes at
+        once (so with write_uid and write_date).
+        Every value dict must have the same keys."""
+        transaction = Transaction()
+        database = transaction.database
+        cursor = transaction.connection.cursor()
+        if not vlist:
+            return []
+        keys = set(vlist[0])
+        missing = [n for n, f in Model._fields.items()
+            if n not in keys and n not in skip_defaults
+            and n not in {'id', 'create_uid', 'create_date', 'write_uid',
+                'write_date'}
+            and not (isinstance(f, fields.Function) and not f.setter)]
+        defaults = Model._clean_defaults(
+            Model.default_get(missing, with_rec_name=False))
+        for name, value in list(defaults.items()):
+            if hasattr(Model._fields[name], 'set'):
+                if value:
+                    raise NotImplementedError('%s.%s not insertable in SQL'
+                        % (Model.__name__, name))
+                del defaults[name]
+        # the columns (a record read back has None in those not given)
+        stored = [n for n, f in Model._fields.items()
+            if not hasattr(f, 'set')
+            and n not in {'id', 'create_uid', 'create_date', 'write_uid',
+                'write_date'}]
+        full = []
+        for values in vlist:
+            values = dict(defaults, **values)
+            if computed:
+                record = Model(**{n: values.get(n) for n in stored})
+                values.update(record.compute_fields())
+            full.append(values)
+        names = sorted(full[0])
+        for name in names:
+            if hasattr(Model._fields[name], 'set'):
+                raise NotImplementedError('%s.%s not insertable in SQL'
+                    % (Model.__name__, name))
+        table = Model.__table__()
+        meta = [table.create_uid, table.create_date]
+        if computed:
+            meta += [table.write_uid, table.write_date]
+        columns = meta + [Column(table, n) for n in names] + [table.id]
+        now = CurrentTimestamp()
+        if any(len(v) != len(names) for v in full):
+            raise ValueError('vlist: values of different fields')
+        rows = []
+        for values in full:
+            rows.append([transaction.user, now] * (len(meta) // 2) + [
+                    Model._fields[n].sql_format(values[n]) for n in names])
+        ids = []
+        size = backend.MAX_QUERY_PARAMS // (len(columns) + 1)
+        for sub_rows in grouped_slice(rows, size):
+            sub_rows = list(sub_rows)
+            new_ids = (database.nextid(
+                    transaction.connection, Model._table,
+                    count=len(sub_rows))
+                if database.has_multirow_insert() and len(sub_rows) > 1
+                else None)
+            if new_ids is not None:
+                cursor.execute(*table.insert(columns, [
+                            r + [i] for r, i in zip(sub_rows, new_ids)]))
+                ids.extend(new_ids)
+            else:
+                for row in sub_rows:
+                    new_id = database.nextid(
+                        transaction.connection, Model._table)
+                    if new_id:
+                        cursor.execute(*table.insert(
+                                columns, [row + [new_id]]))
+                    else:
+                        cursor.execute(*table.insert(columns[:-1], [row]))
+                        new_id = database.lastid(cursor)
+                    ids.append(new_id)
+        transaction.create_records[Model.__name__].extend(ids)
+        return ids
+
+    @classmethod
+    def _sql_link_invoice_lines(cls, first):
+        """Set the invoice line of the charges of first {charge id: line
+        id}, as a write of the ORM sets it (with write_uid, write_date)"""
+        transaction = Transaction()
+        cursor = transaction.connection.cursor()
+        table = cls.__table__()
+        items = sorted(first.items())
+        # small batches: CASE tests its branches one after another
+        for sub_items in grouped_slice(items, 500):
+            sub_items = list(sub_items)
+            line = Case(*((table.id == c, i) for c, i in sub_items))
+            cursor.execute(*table.update(
+                    [table.invoice_line, table.write_uid, table.write_date],
+                    [line, transaction.user, CurrentTimestamp()],
+                    where=table.id.in_([c for c, _ in sub_items])))
 
     @classmethod
     def _get_vendor_bill(cls, company, provider, charges, start_date,
             end_date, date):
         "Return the unsaved vendor bill of provider for charges"
         pool = Pool()
-        Invoice = pool.get('account.invoice')
         InvoiceLine = pool.get('account.invoice.line')
         config = cls._config()
-        lang = provider.lang.code if provider.lang else 'fi'
-        with Transaction().set_context(language=lang):
-            reference = gettext('hb_voucher.msg_bill_reference',
-                start=start_date or min(c.date for c in charges),
-                end=end_date)
-        invoice = Invoice(
-            company=company, type='in', party=provider,
-            invoice_address=provider.address_get(type='invoice'),
-            currency=company.currency,
-            account=provider.account_payable_used,
-            invoice_date=date, reference=reference,
-            description=reference, hb_bill=True)
-        if config.hb_invoice_journal:
-            invoice.journal = config.hb_invoice_journal
-        else:
-            invoice.set_journal()
+        invoice = cls._get_vendor_bill_header(company, provider,
+            min(c.date for c in charges), start_date, end_date, date)
         lines = []
         for charge in charges:
             for line in charge.lines:
@@ -139,6 +386,35 @@ class Charge(metaclass=PoolMeta):
                             line.product.rec_name),
                         origin=charge))
         invoice.lines = lines
+        return invoice
+
+    @classmethod
+    def _get_vendor_bill_header(cls, company, provider, first_date,
+            start_date, end_date, date, journals=None):
+        """Return the unsaved vendor bill of provider, without lines
+        (journals: {company: journal} found by earlier calls)"""
+        pool = Pool()
+        Invoice = pool.get('account.invoice')
+        config = cls._config()
+        lang = provider.lang.code if provider.lang else 'fi'
+        with Transaction().set_context(language=lang):
+            reference = gettext('hb_voucher.msg_bill_reference',
+                start=start_date or first_date, end=end_date)
+        invoice = Invoice(
+            company=company, type='in', party=provider,
+            invoice_address=provider.address_get(type='invoice'),
+            currency=company.currency,
+            account=provider.account_payable_used,
+            invoice_date=date, reference=reference,
+            description=reference, hb_bill=True)
+        if config.hb_invoice_journal:
+            invoice.journal = config.hb_invoice_journal
+        elif journals is not None and company in journals:
+            invoice.journal = journals[company]
+        else:
+            invoice.set_journal()
+            if journals is not None:
+                journals[company] = invoice.journal
         return invoice
 
     @classmethod
