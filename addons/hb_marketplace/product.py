@@ -3,11 +3,15 @@
 import datetime
 from decimal import Decimal
 
-from sql.aggregate import Avg, Count
+from sql import Collate, Literal, Null, With
+from sql.aggregate import Avg, Count, Min, Sum
+from sql.conditionals import Case, Coalesce
+from sql.functions import Lower
 from sql.operators import Equal
 from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import Exclude, ModelSQL, ModelView, Workflow, fields
+from trytond.model.modelsql import convert_from
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Bool, Eval
 from trytond.tools import grouped_slice
@@ -30,6 +34,7 @@ SERVICE_STATES = [
     ('rejected', "Rejected"),
     ('withdrawn', "Withdrawn"),
     ]
+CATALOGUE_SORTS = ['price', 'rating', 'name']
 UNIT2UOM = {
     'hour': 'uom_hour',
     'day': 'uom_day',
@@ -220,16 +225,144 @@ class Template(metaclass=PoolMeta):
             ]
 
     @classmethod
-    def hb_search_catalogue(cls, municipality, customer_group,
+    def hb_catalogue_where(cls, municipality, customer_group,
             category=None, date=None):
-        "Return the catalogue services (see hb_catalogue_domain)"
+        """Return (table, where): the SQL condition on table (of templates)
+        that selects the catalogue services (see hb_catalogue_domain), of
+        category or its subcategories when given, whose contract covers
+        their category or one of its parents (see covers_category)"""
+        pool = Pool()
+        Category = pool.get('hb.service.category')
+        ContractCategory = pool.get(
+            'hb.provider.contract-hb.service.category')
         domain = cls.hb_catalogue_domain(municipality, customer_group, date)
         if category:
             domain.append(('hb_category', 'child_of', [
                         getattr(category, 'id', category)], 'parent'))
-        templates = cls.search(domain)
-        return [t for t in templates
-            if t.hb_contract.covers_category(t.hb_category)]
+        searched = cls.search(domain, order=[], query=True)
+
+        # (category, ancestor) for each category and itself or a parent,
+        # active or not, as covers_category walks them
+        node = Category.__table__()
+        ancestors = With('category', 'ancestor', recursive=True)
+        ancestors.query = node.select(node.id, node.id)
+        ancestors.query |= (node
+            .join(ancestors, condition=node.id == ancestors.ancestor)
+            .select(ancestors.category, node.parent,
+                where=node.parent != Null))
+        covered = ContractCategory.__table__()
+        template = cls.__table__()
+        covering = (template
+            .join(covered, condition=covered.contract == template.hb_contract)
+            .join(ancestors, condition=(
+                    ancestors.ancestor == covered.category)
+                & (ancestors.category == template.hb_category))
+            .select(template.id, where=template.id.in_(searched),
+                with_=[ancestors]))
+
+        table = cls.__table__()
+        return table, table.id.in_(searched) & table.id.in_(covering)
+
+    @classmethod
+    def hb_catalogue_order(cls, table, sort):
+        """Return (from_, order_by) to sort the catalogue services of table
+        by sort (CATALOGUE_SORTS), as the catalogue always did, and by id:
+        price: price, name (case ignored);
+        name: name (case ignored), price;
+        rating: average rating rounded to a tenth (none: 0) descending,
+        price, name.
+        The price is the list price of the context's company; the name
+        is translated into the context's language."""
+        pool = Pool()
+        ListPrice = pool.get('product.list_price')
+        Rating = pool.get('hb.service.rating')
+        tables = {None: (table, None)}
+        name, = cls.name.convert_order('name', tables, cls)
+        from_ = convert_from(None, tables)
+        if backend.name == 'postgresql':
+            # The order of Python's str, as the catalogue sorted in Python
+            def collate(expression):
+                return Collate(expression, 'C')
+        else:
+            def collate(expression):
+                return expression
+
+        # The template's list price as get_multivalue reads it: the first
+        # (by id) of the company's values that are not a variant's
+        company = Transaction().context.get('company')
+        if company is not None:
+            list_price = ListPrice.__table__()
+            first = list_price.select(
+                list_price.template, Min(list_price.id).as_('id'),
+                where=(list_price.company == company)
+                & (list_price.product == Null),
+                group_by=[list_price.template])
+            value = ListPrice.__table__()
+            from_ = (from_
+                .join(first, 'LEFT', condition=first.template == table.id)
+                .join(value, 'LEFT', condition=value.id == first.id))
+            # (as Tryton orders a Numeric: cast on SQLite, which keeps it
+            # as bytes)
+            price, = ListPrice.list_price.convert_order(
+                'list_price', {None: (value, None)}, ListPrice)
+        else:
+            price = Literal(None)
+
+        lower_name = collate(Lower(name))
+        if sort == 'name':
+            order_by = [lower_name, price]
+        elif sort == 'rating':
+            rating = Rating.__table__()
+            totals = rating.select(
+                rating.service, Sum(rating.rating).as_('total'),
+                Count(rating.id).as_('count'),
+                group_by=[rating.service])
+            from_ = from_.join(
+                totals, 'LEFT', condition=totals.service == table.id)
+            # get_hb_rating rounds the average to a tenth, half to even:
+            # the same in whole tenths from the integer ratings
+            tenths, count = totals.total * 10, totals.count
+            quotient = tenths / count
+            twice_rest = (tenths - quotient * count) * 2
+            rounded = Case(
+                ((twice_rest > count)
+                    | ((twice_rest == count)
+                        & ((quotient - (quotient / 2) * 2) == 1)),
+                    quotient + 1),
+                else_=quotient)
+            order_by = [Coalesce(rounded, 0).desc, price, collate(name)]
+        else:
+            order_by = [price, lower_name]
+        order_by.append(table.id)
+        return from_, order_by
+
+    @classmethod
+    def hb_catalogue_page(cls, municipality, customer_group, category=None,
+            sort='price', offset=0, limit=None, date=None):
+        """Return the number of catalogue services and the ids of those
+        from offset (up to limit) in the order of sort (see
+        hb_catalogue_where and hb_catalogue_order): two queries whatever
+        the number of services"""
+        cursor = Transaction().connection.cursor()
+        table, where = cls.hb_catalogue_where(
+            municipality, customer_group, category, date)
+        cursor.execute(*table.select(Count(Literal('*')), where=where))
+        count, = cursor.fetchone()
+        if not count or (limit is not None and offset >= count):
+            return count, []
+        from_, order_by = cls.hb_catalogue_order(table, sort)
+        cursor.execute(*from_.select(table.id, where=where,
+                order_by=order_by, limit=limit, offset=offset or None))
+        return count, [i for i, in cursor]
+
+    @classmethod
+    def hb_search_catalogue(cls, municipality, customer_group,
+            category=None, date=None, sort='price'):
+        """Return the catalogue services (see hb_catalogue_where) in the
+        order of sort"""
+        _, ids = cls.hb_catalogue_page(
+            municipality, customer_group, category, sort=sort, date=date)
+        return cls.browse(ids)
 
     @classmethod
     @ModelView.button
