@@ -346,7 +346,7 @@ class Template(metaclass=PoolMeta):
         cursor = Transaction().connection.cursor()
         table, where = cls.hb_catalogue_where(
             municipality, customer_group, category, date)
-        cursor.execute(*table.select(Count(Literal('*')), where=where))
+        cursor.execute(*table.select(Count(), where=where))
         count, = cursor.fetchone()
         if not count or (limit is not None and offset >= count):
             return count, []
