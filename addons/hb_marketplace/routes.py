@@ -109,14 +109,17 @@ def _catalogue_services(pool, municipality, customer_group, category, sort,
 
 def _page_number(value):
     """Return the page number of the page parameter: 1 when missing, None
-    when it is not a whole number from 1"""
+    when it is not a whole number from 1 (a huge one is beyond any last
+    page)"""
     if value is None:
         return 1
-    value = value.strip()
-    if not value.isdigit() or not value.isascii() or len(value) > 9:
+    digits = value.strip()
+    if not (digits.isascii() and digits.isdigit()):
         return None
-    number = int(value)
-    return number if number >= 1 else None
+    digits = digits.lstrip('0')
+    if not digits:
+        return None
+    return int(digits) if len(digits) <= 9 else 10 ** 9
 
 
 def _browse_active(Model, id_):

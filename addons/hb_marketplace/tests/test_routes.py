@@ -754,7 +754,7 @@ class HbMarketplaceCataloguePagesTestCase(RouteTestCase):
     def test_bad_page(self):
         "A page number that is not one is refused, beyond the last is last"
         client = self.client()
-        for value in ['abc', '0', '-1', '', '1.5', '²', '9' * 30]:
+        for value in ['abc', '0', '00', '-1', '', '1.5', '²', '2e3']:
             with self.subTest(page=value):
                 response = self.catalogue(client, page=value)
                 self.assertEqual(response.status_code, 400)
@@ -765,7 +765,7 @@ class HbMarketplaceCataloguePagesTestCase(RouteTestCase):
         self.assertEqual(response.status_code, 400)
         self.assertIn('The page number is not valid',
             response.get_data(as_text=True))
-        for value in ['5', '99', '123456789']:
+        for value in ['5', '99', '0004', '9' * 30]:
             with self.subTest(page=value):
                 response = self.catalogue(client, page=value)
                 self.assertEqual(response.status_code, 200)
