@@ -3,11 +3,11 @@
 import datetime
 from decimal import Decimal
 
-from sql import Collate, Literal, Null, With
+from sql import Collate, Column, Literal, Null, Window, With
 from sql.aggregate import Avg, Count, Min, Sum
 from sql.conditionals import Case, Coalesce
 from sql.functions import Lower
-from sql.operators import Equal
+from sql.operators import Equal, Exists
 from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import Exclude, ModelSQL, ModelView, Workflow, fields
@@ -227,19 +227,63 @@ class Template(metaclass=PoolMeta):
     @classmethod
     def hb_catalogue_where(cls, municipality, customer_group,
             category=None, date=None):
-        """Return (table, where): the SQL condition on table (of templates)
-        that selects the catalogue services (see hb_catalogue_domain), of
-        category or its subcategories when given, whose contract covers
-        their category or one of its parents (see covers_category)"""
+        """Return (table, where, with_): the SQL condition on table (of
+        templates) that selects the catalogue services, of category or its
+        subcategories when given, whose contract covers their category or
+        one of its parents (see covers_category), and the common table
+        expressions it needs.
+
+        It is hb_catalogue_domain written as joins that PostgreSQL runs in
+        a fraction of the time of the domain's subqueries."""
         pool = Pool()
         Category = pool.get('hb.service.category')
+        Contract = pool.get('hb.provider.contract')
         ContractCategory = pool.get(
             'hb.provider.contract-hb.service.category')
-        domain = cls.hb_catalogue_domain(municipality, customer_group, date)
+        ContractMunicipality = pool.get(
+            'hb.provider.contract-hb.municipality')
+        ContractGroup = pool.get('hb.provider.contract-hb.customer.group')
+        TemplateMunicipality = pool.get('product.template-hb.municipality')
+        TemplateGroup = pool.get('product.template-hb.customer.group')
+        if date is None:
+            date = pool.get('ir.date').today()
+        municipality = getattr(municipality, 'id', municipality)
+        customer_group = getattr(customer_group, 'id', customer_group)
+
+        table = cls.__table__()
+        contract = Contract.__table__()
+        where = ((table.hb_state == 'approved')
+            & (table.hb_provider != Null)
+            & (table.type == 'service')
+            & (table.active == Literal(True)))
+        in_force = ((contract.id == table.hb_contract)
+            & (contract.state == 'active')
+            & (contract.start_date <= date)
+            & ((contract.end_date == Null) | (contract.end_date >= date)))
+        for Relation, column, value, origin in [
+                (TemplateMunicipality, 'municipality', municipality, table),
+                (TemplateGroup, 'customer_group', customer_group, table),
+                (ContractMunicipality, 'municipality', municipality,
+                    contract),
+                (ContractGroup, 'customer_group', customer_group, contract),
+                ]:
+            relation = Relation.__table__()
+            if origin is table:
+                where &= Exists(relation.select(Literal(1),
+                        where=(relation.template == table.id)
+                        & (Column(relation, column) == value)))
+            else:
+                in_force &= Exists(relation.select(Literal(1),
+                        where=(relation.contract == contract.id)
+                        & (Column(relation, column) == value)))
+        where &= Exists(contract.select(Literal(1), where=in_force))
         if category:
-            domain.append(('hb_category', 'child_of', [
-                        getattr(category, 'id', category)], 'parent'))
-        searched = cls.search(domain, order=[], query=True)
+            # As the domain's child_of does
+            where &= table.id.in_(cls.search([
+                        ('hb_category', 'child_of', [
+                                getattr(category, 'id', category)],
+                            'parent'),
+                        ], order=[], query=True))
 
         # (category, ancestor) for each category and itself or a parent,
         # active or not, as covers_category walks them
@@ -251,17 +295,12 @@ class Template(metaclass=PoolMeta):
             .select(ancestors.category, node.parent,
                 where=node.parent != Null))
         covered = ContractCategory.__table__()
-        template = cls.__table__()
-        covering = (template
-            .join(covered, condition=covered.contract == template.hb_contract)
-            .join(ancestors, condition=(
-                    ancestors.ancestor == covered.category)
-                & (ancestors.category == template.hb_category))
-            .select(template.id, where=template.id.in_(searched),
-                with_=[ancestors]))
-
-        table = cls.__table__()
-        return table, table.id.in_(searched) & table.id.in_(covering)
+        where &= Exists(covered
+            .join(ancestors, condition=ancestors.ancestor == covered.category)
+            .select(Literal(1),
+                where=(covered.contract == table.hb_contract)
+                & (ancestors.category == table.hb_category)))
+        return table, where, [ancestors]
 
     @classmethod
     def hb_catalogue_order(cls, table, sort):
@@ -341,19 +380,48 @@ class Template(metaclass=PoolMeta):
             sort='price', offset=0, limit=None, date=None):
         """Return the number of catalogue services and the ids of those
         from offset (up to limit) in the order of sort (see
-        hb_catalogue_where and hb_catalogue_order): two queries whatever
-        the number of services"""
+        hb_catalogue_where and hb_catalogue_order): one query whatever the
+        number of services (two beyond the last one)"""
         cursor = Transaction().connection.cursor()
-        table, where = cls.hb_catalogue_where(
+        table, where, with_ = cls.hb_catalogue_where(
             municipality, customer_group, category, date)
-        cursor.execute(*table.select(Count(), where=where))
-        count, = cursor.fetchone()
-        if not count or (limit is not None and offset >= count):
-            return count, []
         from_, order_by = cls.hb_catalogue_order(table, sort)
-        cursor.execute(*from_.select(table.id, where=where,
-                order_by=order_by, limit=limit, offset=offset or None))
-        return count, [i for i, in cursor]
+        cursor.execute(*from_.select(
+                table.id, Count(window=Window([])),
+                where=where, order_by=order_by, limit=limit,
+                offset=offset or None, with_=with_))
+        rows = cursor.fetchall()
+        if rows:
+            count = rows[0][1]
+        elif offset:
+            cursor.execute(*table.select(
+                    Count(), where=where, with_=with_))
+            count, = cursor.fetchone()
+        else:
+            count = 0
+        return count, [r[0] for r in rows]
+
+    @classmethod
+    def hb_list_prices(cls, templates):
+        """Return the list price of each template by id, as get_multivalue
+        reads it (the first by id of the context company's values that are
+        not a variant's), in one query for all"""
+        pool = Pool()
+        ListPrice = pool.get('product.list_price')
+        company = Transaction().context.get('company')
+        prices = {t.id: None for t in templates}
+        if company is None or not prices:
+            return prices
+        for sub_ids in grouped_slice(list(prices), backend.MAX_QUERY_PARAMS):
+            for value in ListPrice.search_read([
+                        ('template', 'in', list(sub_ids)),
+                        ('company', '=', company),
+                        ('product', '=', None),
+                        ], order=[('id', 'ASC')],
+                    fields_names=['template', 'list_price']):
+                if prices[value['template']] is None:
+                    prices[value['template']] = value['list_price']
+        return prices
 
     @classmethod
     def hb_search_catalogue(cls, municipality, customer_group,

@@ -85,8 +85,9 @@ def stylesheet(request, database_name):
 def _catalogue_services(pool, municipality, customer_group, category, sort,
         page):
     """Return the number of services found, the number of pages, the page
-    shown (page, or the last one beyond it) and its services grouped by
-    category (the categories by name, the services in sort order)"""
+    shown (page, or the last one beyond it), its services, them grouped by
+    category (the categories by name, the services in sort order), their
+    prices and their ratings"""
     Template = pool.get('product.template')
     count, ids = Template.hb_catalogue_page(
         municipality, customer_group, category, sort=sort,
@@ -98,13 +99,16 @@ def _catalogue_services(pool, municipality, customer_group, category, sort,
             municipality, customer_group, category, sort=sort,
             offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
     services = Template.browse(ids)
-    groups = OrderedDict()
-    for service in sorted(
-            services, key=lambda s: s.hb_category.rec_name.lower()):
-        groups.setdefault(service.hb_category, [])
+    # Read for the page's services at once, not field by field
+    prices = Template.hb_list_prices(services)
+    ratings = Template.get_hb_rating(
+        services, ['hb_rating', 'hb_rating_count'])
+    groups = OrderedDict((c, []) for c in sorted(
+            {s.hb_category for s in services},
+            key=lambda c: (c.rec_name.lower(), c.id)))
     for service in services:
         groups[service.hb_category].append(service)
-    return count, pages, page, services, groups
+    return count, pages, page, services, groups, prices, ratings
 
 
 def _page_number(value):
@@ -152,8 +156,10 @@ def catalogue(request, pool, language):
         return portal.render_error(
             request, language, HTTPStatus.BAD_REQUEST, 'msg_page_bad_page')
     count, pages, services, groups, gap = 0, 1, [], {}, None
+    prices, ratings = {}, {}
     if municipality and customer_group:
-        count, pages, page, services, groups = _catalogue_services(
+        (count, pages, page, services, groups, prices, ratings
+            ) = _catalogue_services(
             pool, municipality, customer_group, category, sort, page)
         if not count:
             gap = Gap.record_search(
@@ -166,6 +172,7 @@ def catalogue(request, pool, language):
         category=category, sort=sort, sorts=SORTS, services=services,
         groups=groups, gap=gap, max_compare=MAX_COMPARE,
         count=count, page=page, pages=pages, page_size=PAGE_SIZE,
+        prices=prices, ratings=ratings,
         error=request.args.get('error'))
 
 
