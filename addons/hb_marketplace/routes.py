@@ -85,8 +85,9 @@ def stylesheet(request, database_name):
 def _catalogue_services(pool, municipality, customer_group, category, sort,
         page):
     """Return the number of services found, the number of pages, the page
-    shown (page, or the last one beyond it), its services, them grouped by
-    category (the categories by name, the services in sort order), their
+    shown (page, or the last one beyond it), its services (dictionaries of
+    the fields shown), them grouped by category (pairs of category and
+    services: the categories by name, the services in sort order), their
     prices and their ratings"""
     Template = pool.get('product.template')
     count, ids = Template.hb_catalogue_page(
@@ -98,17 +99,23 @@ def _catalogue_services(pool, municipality, customer_group, category, sort,
         count, ids = Template.hb_catalogue_page(
             municipality, customer_group, category, sort=sort,
             offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
-    services = Template.browse(ids)
-    # Read for the page's services at once, not field by field
-    prices = Template.hb_list_prices(services)
+    # Only what the page shows, read for its services at once
+    rows = {r['id']: r for r in Template.read(ids, [
+                'name', 'hb_unit', 'hb_languages', 'hb_category',
+                'hb_category.rec_name', 'hb_provider.name'])}
+    services = [rows[i] for i in ids]
+    templates = Template.browse(ids)
+    prices = Template.hb_list_prices(templates)
     ratings = Template.get_hb_rating(
-        services, ['hb_rating', 'hb_rating_count'])
-    groups = OrderedDict((c, []) for c in sorted(
-            {s.hb_category for s in services},
-            key=lambda c: (c.rec_name.lower(), c.id)))
+        templates, ['hb_rating', 'hb_rating_count'])
+    categories = {s['hb_category']: s['hb_category.'] for s in services}
+    groups = OrderedDict((c['id'], (c, [])) for c in sorted(
+            categories.values(),
+            key=lambda c: (c['rec_name'].lower(), c['id'])))
     for service in services:
-        groups[service.hb_category].append(service)
-    return count, pages, page, services, groups, prices, ratings
+        groups[service['hb_category']][1].append(service)
+    return (count, pages, page, services, list(groups.values()), prices,
+        ratings)
 
 
 def _page_number(value):
@@ -155,7 +162,7 @@ def catalogue(request, pool, language):
     if page is None:
         return portal.render_error(
             request, language, HTTPStatus.BAD_REQUEST, 'msg_page_bad_page')
-    count, pages, services, groups, gap = 0, 1, [], {}, None
+    count, pages, services, groups, gap = 0, 1, [], [], None
     prices, ratings = {}, {}
     if municipality and customer_group:
         (count, pages, page, services, groups, prices, ratings

@@ -693,6 +693,10 @@ class HbMarketplaceCataloguePagesTestCase(RouteTestCase):
             html)
         self.assertIn('Sivu 1 / 4', html)
         self.assertIsNone(PREVIOUS.search(html))
+        # What each service shows
+        for text in ['<dd>Toinen Palvelu Oy</dd>', '8,00\u00a0€',
+                'Ei vielä arvioita', 'Ateriapalvelu', 'Kotiapu / Siivous']:
+            self.assertIn(text, html)
         for page in range(2, 5):
             with self.subTest(page=page):
                 response = self.follow(client, NEXT, html)
