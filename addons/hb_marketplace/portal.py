@@ -120,12 +120,21 @@ class Translator:
 
     def __init__(self, language):
         self.language = language
+        # The texts without variables already asked (a page asks the same
+        # labels for each of its rows)
+        self._texts = {}
 
     def __call__(self, message_id, **variables):
+        if not variables and message_id in self._texts:
+            return self._texts[message_id]
+        key = message_id
         if '.' not in message_id:
             message_id = 'hb_marketplace.' + message_id
         with Transaction().set_context(language=self.language):
-            return gettext(message_id, **variables)
+            text = gettext(message_id, **variables)
+        if not variables:
+            self._texts[key] = text
+        return text
 
 
 def base_path(request):

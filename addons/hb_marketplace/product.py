@@ -3,11 +3,15 @@
 import datetime
 from decimal import Decimal
 
-from sql.aggregate import Avg, Count
-from sql.operators import Equal
+from sql import Collate, Column, Literal, Null, Window, With
+from sql.aggregate import Avg, Count, Min, Sum
+from sql.conditionals import Case, Coalesce
+from sql.functions import Lower
+from sql.operators import Equal, Exists
 from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import Exclude, ModelSQL, ModelView, Workflow, fields
+from trytond.model.modelsql import convert_from
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Bool, Eval
 from trytond.tools import grouped_slice
@@ -30,6 +34,7 @@ SERVICE_STATES = [
     ('rejected', "Rejected"),
     ('withdrawn', "Withdrawn"),
     ]
+CATALOGUE_SORTS = ['price', 'rating', 'name']
 UNIT2UOM = {
     'hour': 'uom_hour',
     'day': 'uom_day',
@@ -220,16 +225,212 @@ class Template(metaclass=PoolMeta):
             ]
 
     @classmethod
-    def hb_search_catalogue(cls, municipality, customer_group,
+    def hb_catalogue_where(cls, municipality, customer_group,
             category=None, date=None):
-        "Return the catalogue services (see hb_catalogue_domain)"
-        domain = cls.hb_catalogue_domain(municipality, customer_group, date)
+        """Return (table, where, with_): the SQL condition on table (of
+        templates) that selects the catalogue services, of category or its
+        subcategories when given, whose contract covers their category or
+        one of its parents (see covers_category), and the common table
+        expressions it needs.
+
+        It is hb_catalogue_domain written as joins that PostgreSQL runs in
+        a fraction of the time of the domain's subqueries."""
+        pool = Pool()
+        Category = pool.get('hb.service.category')
+        Contract = pool.get('hb.provider.contract')
+        ContractCategory = pool.get(
+            'hb.provider.contract-hb.service.category')
+        ContractMunicipality = pool.get(
+            'hb.provider.contract-hb.municipality')
+        ContractGroup = pool.get('hb.provider.contract-hb.customer.group')
+        TemplateMunicipality = pool.get('product.template-hb.municipality')
+        TemplateGroup = pool.get('product.template-hb.customer.group')
+        if date is None:
+            date = pool.get('ir.date').today()
+        municipality = getattr(municipality, 'id', municipality)
+        customer_group = getattr(customer_group, 'id', customer_group)
+
+        table = cls.__table__()
+        contract = Contract.__table__()
+        where = ((table.hb_state == 'approved')
+            & (table.hb_provider != Null)
+            & (table.type == 'service')
+            & (table.active == Literal(True)))
+        in_force = ((contract.id == table.hb_contract)
+            & (contract.state == 'active')
+            & (contract.start_date <= date)
+            & ((contract.end_date == Null) | (contract.end_date >= date)))
+        for Relation, column, value, origin in [
+                (TemplateMunicipality, 'municipality', municipality, table),
+                (TemplateGroup, 'customer_group', customer_group, table),
+                (ContractMunicipality, 'municipality', municipality,
+                    contract),
+                (ContractGroup, 'customer_group', customer_group, contract),
+                ]:
+            relation = Relation.__table__()
+            if origin is table:
+                where &= Exists(relation.select(Literal(1),
+                        where=(relation.template == table.id)
+                        & (Column(relation, column) == value)))
+            else:
+                in_force &= Exists(relation.select(Literal(1),
+                        where=(relation.contract == contract.id)
+                        & (Column(relation, column) == value)))
+        where &= Exists(contract.select(Literal(1), where=in_force))
         if category:
-            domain.append(('hb_category', 'child_of', [
-                        getattr(category, 'id', category)], 'parent'))
-        templates = cls.search(domain)
-        return [t for t in templates
-            if t.hb_contract.covers_category(t.hb_category)]
+            # As the domain's child_of does
+            where &= table.id.in_(cls.search([
+                        ('hb_category', 'child_of', [
+                                getattr(category, 'id', category)],
+                            'parent'),
+                        ], order=[], query=True))
+
+        # (category, ancestor) for each category and itself or a parent,
+        # active or not, as covers_category walks them
+        node = Category.__table__()
+        ancestors = With('category', 'ancestor', recursive=True)
+        ancestors.query = node.select(node.id, node.id)
+        ancestors.query |= (node
+            .join(ancestors, condition=node.id == ancestors.ancestor)
+            .select(ancestors.category, node.parent,
+                where=node.parent != Null))
+        covered = ContractCategory.__table__()
+        where &= Exists(covered
+            .join(ancestors, condition=ancestors.ancestor == covered.category)
+            .select(Literal(1),
+                where=(covered.contract == table.hb_contract)
+                & (ancestors.category == table.hb_category)))
+        return table, where, [ancestors]
+
+    @classmethod
+    def hb_catalogue_order(cls, table, sort):
+        """Return (from_, order_by) to sort the catalogue services of table
+        by sort (CATALOGUE_SORTS), as the catalogue always did, and by id:
+        price: price, name (case ignored);
+        name: name (case ignored), price;
+        rating: average rating rounded to a tenth (none: 0) descending,
+        price, name.
+        The price is the list price of the context's company; the name
+        is translated into the context's language."""
+        pool = Pool()
+        ListPrice = pool.get('product.list_price')
+        Rating = pool.get('hb.service.rating')
+        tables = {None: (table, None)}
+        name, = cls.name.convert_order('name', tables, cls)
+        from_ = convert_from(None, tables)
+        if backend.name == 'postgresql':
+            # The order of Python's str, as the catalogue sorted in Python
+            def collate(expression):
+                return Collate(expression, 'C')
+        else:
+            def collate(expression):
+                return expression
+
+        # The template's list price as get_multivalue reads it: the first
+        # (by id) of the company's values that are not a variant's
+        company = Transaction().context.get('company')
+        if company is not None:
+            list_price = ListPrice.__table__()
+            first = list_price.select(
+                list_price.template, Min(list_price.id).as_('id'),
+                where=(list_price.company == company)
+                & (list_price.product == Null),
+                group_by=[list_price.template])
+            value = ListPrice.__table__()
+            from_ = (from_
+                .join(first, 'LEFT', condition=first.template == table.id)
+                .join(value, 'LEFT', condition=value.id == first.id))
+            # (as Tryton orders a Numeric: cast on SQLite, which keeps it
+            # as bytes)
+            price, = ListPrice.list_price.convert_order(
+                'list_price', {None: (value, None)}, ListPrice)
+        else:
+            price = Literal(None)
+
+        lower_name = collate(Lower(name))
+        if sort == 'name':
+            order_by = [lower_name, price]
+        elif sort == 'rating':
+            rating = Rating.__table__()
+            totals = rating.select(
+                rating.service, Sum(rating.rating).as_('total'),
+                Count(rating.id).as_('count'),
+                group_by=[rating.service])
+            from_ = from_.join(
+                totals, 'LEFT', condition=totals.service == table.id)
+            # get_hb_rating rounds the average to a tenth, half to even:
+            # the same in whole tenths from the integer ratings
+            tenths, count = totals.total * 10, totals.count
+            quotient = tenths / count
+            twice_rest = (tenths - quotient * count) * 2
+            rounded = Case(
+                ((twice_rest > count)
+                    | ((twice_rest == count)
+                        & ((quotient - (quotient / 2) * 2) == 1)),
+                    quotient + 1),
+                else_=quotient)
+            order_by = [Coalesce(rounded, 0).desc, price, collate(name)]
+        else:
+            order_by = [price, lower_name]
+        order_by.append(table.id)
+        return from_, order_by
+
+    @classmethod
+    def hb_catalogue_page(cls, municipality, customer_group, category=None,
+            sort='price', offset=0, limit=None, date=None):
+        """Return the number of catalogue services and the ids of those
+        from offset (up to limit) in the order of sort (see
+        hb_catalogue_where and hb_catalogue_order): one query whatever the
+        number of services (two beyond the last one)"""
+        cursor = Transaction().connection.cursor()
+        table, where, with_ = cls.hb_catalogue_where(
+            municipality, customer_group, category, date)
+        from_, order_by = cls.hb_catalogue_order(table, sort)
+        cursor.execute(*from_.select(
+                table.id, Count(window=Window([])),
+                where=where, order_by=order_by, limit=limit,
+                offset=offset or None, with_=with_))
+        rows = cursor.fetchall()
+        if rows:
+            count = rows[0][1]
+        elif offset:
+            cursor.execute(*table.select(
+                    Count(), where=where, with_=with_))
+            count, = cursor.fetchone()
+        else:
+            count = 0
+        return count, [r[0] for r in rows]
+
+    @classmethod
+    def hb_list_prices(cls, templates):
+        """Return the list price of each template by id, as get_multivalue
+        reads it (the first by id of the context company's values that are
+        not a variant's), in one query for all"""
+        pool = Pool()
+        ListPrice = pool.get('product.list_price')
+        company = Transaction().context.get('company')
+        prices = {t.id: None for t in templates}
+        if company is None or not prices:
+            return prices
+        for sub_ids in grouped_slice(list(prices), backend.MAX_QUERY_PARAMS):
+            for value in ListPrice.search_read([
+                        ('template', 'in', list(sub_ids)),
+                        ('company', '=', company),
+                        ('product', '=', None),
+                        ], order=[('id', 'ASC')],
+                    fields_names=['template', 'list_price']):
+                if prices[value['template']] is None:
+                    prices[value['template']] = value['list_price']
+        return prices
+
+    @classmethod
+    def hb_search_catalogue(cls, municipality, customer_group,
+            category=None, date=None, sort='price'):
+        """Return the catalogue services (see hb_catalogue_where) in the
+        order of sort"""
+        _, ids = cls.hb_catalogue_page(
+            municipality, customer_group, category, sort=sort, date=date)
+        return cls.browse(ids)
 
     @classmethod
     @ModelView.button

@@ -36,6 +36,7 @@ ATTACHMENT_TYPES = {
     'application/vnd.oasis.opendocument.text',
     }
 SORTS = ['price', 'rating', 'name']
+PAGE_SIZE = 50
 MIN_PASSWORD_LENGTH = 10
 MAX_PRICE = Decimal('1000000000')
 
@@ -81,24 +82,55 @@ def stylesheet(request, database_name):
 
 # The public catalogue
 
-def _catalogue_services(pool, municipality, customer_group, category, sort):
-    pool_template = pool.get('product.template')
-    services = pool_template.hb_search_catalogue(
-        municipality, customer_group, category)
-    if sort == 'rating':
-        services.sort(key=lambda s: (
-                -(s.hb_rating or 0), s.list_price, s.name))
-    elif sort == 'name':
-        services.sort(key=lambda s: (s.name.lower(), s.list_price))
-    else:
-        services.sort(key=lambda s: (s.list_price, s.name.lower()))
-    groups = OrderedDict()
-    for service in sorted(
-            services, key=lambda s: s.hb_category.rec_name.lower()):
-        groups.setdefault(service.hb_category, [])
+def _catalogue_services(pool, municipality, customer_group, category, sort,
+        page):
+    """Return the number of services found, the number of pages, the page
+    shown (page, or the last one beyond it), its services (dictionaries of
+    the fields shown), them grouped by category (pairs of category and
+    services: the categories by name, the services in sort order), their
+    prices and their ratings"""
+    Template = pool.get('product.template')
+    count, ids = Template.hb_catalogue_page(
+        municipality, customer_group, category, sort=sort,
+        offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+    pages = max(1, -(-count // PAGE_SIZE))
+    if page > pages:
+        page = pages
+        count, ids = Template.hb_catalogue_page(
+            municipality, customer_group, category, sort=sort,
+            offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+    # Only what the page shows, read for its services at once
+    rows = {r['id']: r for r in Template.read(ids, [
+                'name', 'hb_unit', 'hb_languages', 'hb_category',
+                'hb_category.rec_name', 'hb_provider.name'])}
+    services = [rows[i] for i in ids]
+    templates = Template.browse(ids)
+    prices = Template.hb_list_prices(templates)
+    ratings = Template.get_hb_rating(
+        templates, ['hb_rating', 'hb_rating_count'])
+    categories = {s['hb_category']: s['hb_category.'] for s in services}
+    groups = OrderedDict((c['id'], (c, [])) for c in sorted(
+            categories.values(),
+            key=lambda c: (c['rec_name'].lower(), c['id'])))
     for service in services:
-        groups[service.hb_category].append(service)
-    return services, groups
+        groups[service['hb_category']][1].append(service)
+    return (count, pages, page, services, list(groups.values()), prices,
+        ratings)
+
+
+def _page_number(value):
+    """Return the page number of the page parameter: 1 when missing, None
+    when it is not a whole number from 1 (a huge one is beyond any last
+    page)"""
+    if value is None:
+        return 1
+    digits = value.strip()
+    if not (digits.isascii() and digits.isdigit()):
+        return None
+    digits = digits.lstrip('0')
+    if not digits:
+        return None
+    return int(digits) if len(digits) <= 9 else 10 ** 9
 
 
 def _browse_active(Model, id_):
@@ -126,11 +158,17 @@ def catalogue(request, pool, language):
     sort = request.args.get('sort')
     if sort not in SORTS:
         sort = 'price'
-    services, groups, gap = [], {}, None
+    page = _page_number(request.args.get('page'))
+    if page is None:
+        return portal.render_error(
+            request, language, HTTPStatus.BAD_REQUEST, 'msg_page_bad_page')
+    count, pages, services, groups, gap = 0, 1, [], [], None
+    prices, ratings = {}, {}
     if municipality and customer_group:
-        services, groups = _catalogue_services(
-            pool, municipality, customer_group, category, sort)
-        if not services:
+        (count, pages, page, services, groups, prices, ratings
+            ) = _catalogue_services(
+            pool, municipality, customer_group, category, sort, page)
+        if not count:
             gap = Gap.record_search(
                 municipality, customer_group, category, language)
     return render(request, 'catalogue.html', language,
@@ -140,6 +178,8 @@ def catalogue(request, pool, language):
         municipality=municipality, customer_group=customer_group,
         category=category, sort=sort, sorts=SORTS, services=services,
         groups=groups, gap=gap, max_compare=MAX_COMPARE,
+        count=count, page=page, pages=pages, page_size=PAGE_SIZE,
+        prices=prices, ratings=ratings,
         error=request.args.get('error'))
 
 
@@ -182,7 +222,7 @@ def catalogue_compare(request, pool, language):
         if i is not None]
     ids = list(OrderedDict.fromkeys(ids))
     back = {k: request.args.get(k) for k in [
-            'municipality', 'group', 'category', 'sort']
+            'municipality', 'group', 'category', 'sort', 'page']
         if request.args.get(k)}
     if not ids or len(ids) > MAX_COMPARE:
         message_id = ('msg_page_compare_too_many' if ids

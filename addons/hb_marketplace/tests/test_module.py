@@ -341,6 +341,123 @@ class HbMarketplaceTestCase(TranslationTestMixin, ModuleTestCase):
 
     @with_transaction()
     @with_company
+    def test_catalogue_order(self):
+        "The catalogue's SQL filter and sorts are those of the Python ones"
+        pool = Pool()
+        Template = pool.get('product.template')
+        Party = pool.get('party.party')
+        Rating = pool.get('hb.service.rating')
+        Category = pool.get('hb.service.category')
+        data = create_master_data()
+        first = create_provider(data, services=[
+                ('Kotisiivous', 'cleaning', Decimal('35.00')),
+                ('kotisiivous', 'cleaning', Decimal('35.00')),
+                ('Ikkunanpesu', 'cleaning', Decimal('35.00')),
+                ('Äitiysapu', 'home_help', Decimal('20.00')),
+                ('Apu', 'home_help', Decimal('20.00')),
+                ('Apu', 'home_help', Decimal('20.00')),
+                ('Zumba-apu', 'cleaning', Decimal('19.00')),
+                ('Pesula', 'cleaning', Decimal('30.00')),
+                ('Pihatyöt', 'cleaning', Decimal('33.00')),
+                ])
+        second = create_provider(
+            data, 1, name='Ateria Oy', email='ateria@example.com',
+            municipalities=('kajaani', 'sotkamo'),
+            customer_groups=('avain', 'elderly'),
+            services=[
+                ('Kotiateria', 'meals', Decimal('9.50')),
+                ('Kotiateria', 'meals', Decimal('9.50')),
+                ('Juhla-ateria', 'meals', Decimal('14.00')),
+                ])
+        # Approved but of a category its contract does not cover
+        meal = second.contract.services[0]
+        uncovered, = Template.copy([meal], default={
+                'name': 'Siivous ilman sopimusta',
+                'hb_category': data['cleaning'].id,
+                })
+        Template.write([uncovered], {'hb_state': 'approved'})
+        # A subcategory of a contract's category is covered
+        deep, = Category.create([{
+                    'name': 'Ikkunat', 'code': 'WINDOWS', 'unit': 'hour',
+                    'parent': data['cleaning'].id,
+                    }])
+        window, = Template.copy([first.contract.services[0]], default={
+                'name': 'Ikkunoiden pesu', 'hb_category': deep.id})
+        Template.write([window], {'hb_state': 'approved'})
+        # Averages 4.15, 4.2 and 4.25 all show as 4.2 (half to even):
+        # equal ratings, the cheaper first (not the higher average)
+        client, = Party.create([{'name': 'Asiakas'}])
+        by_name = {}
+        for template in Template.search([('hb_provider', '!=', None)],
+                order=[('id', 'ASC')]):
+            by_name.setdefault(template.name, template)
+        ratings = []
+        for name, values in [
+                ('Pesula', [4] * 17 + [5] * 3),
+                ('Pihatyöt', [4] * 4 + [5]),
+                ('Ikkunanpesu', [4] * 3 + [5]),
+                ('Zumba-apu', [5, 4]),
+                ('Kotiateria', [5, 4]),
+                ]:
+            ratings.extend({'client': client.id,
+                    'service': by_name[name].id, 'rating': r}
+                for r in values)
+        Rating.create(ratings)
+        self.assertEqual(
+            [by_name[n].hb_rating for n in ['Pesula', 'Pihatyöt',
+                    'Ikkunanpesu']], [Decimal('4.2')] * 3)
+
+        def expected(municipality, group, category, sort):
+            "The catalogue as it was sorted in Python, then by id"
+            domain = Template.hb_catalogue_domain(municipality, group)
+            if category:
+                domain.append(
+                    ('hb_category', 'child_of', [category.id], 'parent'))
+            services = [t for t in Template.search(domain)
+                if t.hb_contract.covers_category(t.hb_category)]
+            key = {
+                'rating': lambda s: (
+                    -(s.hb_rating or 0), s.list_price, s.name, s.id),
+                'name': lambda s: (s.name.lower(), s.list_price, s.id),
+                'price': lambda s: (s.list_price, s.name.lower(), s.id),
+                }[sort]
+            return [s.id for s in sorted(services, key=key)]
+
+        cases = [
+            ('kajaani', 'avain', None), ('kajaani', 'avain', 'home_help'),
+            ('kajaani', 'avain', 'cleaning'), ('sotkamo', 'elderly', None),
+            ('kajaani', 'avain', 'meals'), ('kuhmo', 'avain', None),
+            ]
+        for municipality, group, category in cases:
+            for sort in ['price', 'name', 'rating']:
+                with self.subTest(municipality=municipality, group=group,
+                        category=category, sort=sort):
+                    category_ = data[category] if category else None
+                    ids = expected(
+                        data[municipality], data[group], category_, sort)
+                    found = [t.id for t in Template.hb_search_catalogue(
+                            data[municipality], data[group], category_,
+                            sort=sort)]
+                    self.assertEqual(found, ids)
+                    for offset, limit in [(0, 4), (4, 4), (8, 4), (12, 4)]:
+                        count, page = Template.hb_catalogue_page(
+                            data[municipality], data[group], category_,
+                            sort=sort, offset=offset, limit=limit)
+                        self.assertEqual(count, len(ids))
+                        self.assertEqual(page, ids[offset:offset + limit])
+        price = expected(data['kajaani'], data['avain'], None, 'price')
+        self.assertNotIn(uncovered.id, price)
+        self.assertIn(window.id, price)
+        names = [Template(i).name for i in expected(
+                data['kajaani'], data['avain'], None, 'name')]
+        self.assertEqual(names[-1], 'Äitiysapu')
+        rating = [Template(i).name for i in expected(
+                data['kajaani'], data['avain'], None, 'rating')]
+        self.assertEqual(rating[:5], ['Kotiateria', 'Zumba-apu',
+                'Pesula', 'Pihatyöt', 'Ikkunanpesu'])
+
+    @with_transaction()
+    @with_company
     def test_bank_change(self):
         "A bank account change is used for payments only once verified"
         pool = Pool()

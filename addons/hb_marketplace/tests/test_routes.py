@@ -2,12 +2,15 @@
 # Licensed under the GNU GPL v3 or later; see LICENSE at the repository root.
 """The web pages through trytond's WSGI application (werkzeug client)."""
 import datetime
+import html as html_module
 import io
 import re
+from contextlib import contextmanager
 from decimal import Decimal
 from unittest.mock import patch
 
 from sql import Literal
+from trytond import backend
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
 from trytond.tests.test_tryton import RouteTestCase
@@ -578,6 +581,221 @@ class HbMarketplaceRouteTestCase(RouteTestCase):
         response = self.client().get(self.url('static/hb.css'))
         self.assertEqual(response.status_code, 200)
         self.assertEqual(response.mimetype, 'text/css')
+
+
+SERVICES, FEW_SERVICES, PAGE = 200, 60, 50
+SERVICE_ID = re.compile(r'<h4 id="service-(\d+)"')
+NEXT = re.compile(r'<a href="([^"]*)" rel="next"')
+PREVIOUS = re.compile(r'<a href="([^"]*)" rel="prev"')
+
+
+@contextmanager
+def count_queries():
+    "Yield the list of the SQL queries the block executes"
+    if backend.name == 'postgresql':
+        import psycopg
+        cursor_class = psycopg.Cursor
+    else:
+        from trytond.backend.sqlite.database import (
+            SQLiteCursor as cursor_class,
+        )
+    queries = []
+    execute = cursor_class.execute
+
+    def counting(self, query, *args, **kwargs):
+        queries.append(query)
+        return execute(self, query, *args, **kwargs)
+    with patch.object(cursor_class, 'execute', counting):
+        yield queries
+
+
+class HbMarketplaceCataloguePagesTestCase(RouteTestCase):
+    "Test the pages of a catalogue of many services"
+    module = 'hb_marketplace'
+
+    @classmethod
+    def setUpDatabase(cls):
+        pool = Pool()
+        Lang = pool.get('ir.lang')
+        Lang.load_translations(Lang.search([('code', '=', 'fi')]))
+        with set_company(create_wellbeing_area()):
+            data = create_master_data()
+
+            def services(numbers):
+                # Pairs of services with the same name and price (the id
+                # decides), both categories and many equal prices on each
+                # page
+                return [('Palvelu %03d' % (i - i % 2),
+                        'cleaning' if i % 2 else 'meals',
+                        Decimal('%d.00' % (8 + (i // 2) % 7)))
+                    for i in numbers]
+            # The first services are also for the elderly
+            first = create_provider(
+                data, customer_groups=('avain', 'elderly'),
+                services=services(range(FEW_SERVICES)))
+            second = create_provider(
+                data, 1, name='Toinen Palvelu Oy', email='toinen@example.com',
+                services=services(range(FEW_SERVICES, SERVICES)))
+            templates = sorted(
+                first.contract.services + second.contract.services,
+                key=lambda t: t.id)
+            key = {
+                'price': lambda t: (t.list_price, t.name.lower(), t.id),
+                'name': lambda t: (t.name.lower(), t.list_price, t.id),
+                }
+            cls.expected = {
+                sort: [t.id for t in sorted(templates, key=key[sort])]
+                for sort in key}
+            cls.expected['few'] = [t.id for t in sorted(
+                    templates[:FEW_SERVICES], key=key['price'])]
+            cls.expected['cleaning'] = [t.id for t in sorted(
+                    (t for t in templates
+                        if t.hb_category == data['cleaning']),
+                    key=key['price'])]
+            cls.categories = {t.id: t.hb_category.id for t in templates}
+        cls.ids = {k: v.id for k, v in data.items()}
+
+    def url(self, path):
+        return '/%s/hb/%s' % (self.db_name, path)
+
+    def catalogue(self, client, group='avain', **params):
+        query = {'municipality': self.ids['kajaani'],
+            'group': self.ids[group], **params}
+        return client.get(self.url('catalogue'), query_string=query)
+
+    def assertPage(self, html, expected):
+        "The page shows expected, grouped by category, in order in each"
+        shown = [int(i) for i in SERVICE_ID.findall(html)]
+        self.assertEqual(sorted(shown), sorted(expected))
+        for category in set(self.categories.values()):
+            in_category = [i for i in shown
+                if self.categories[i] == category]
+            self.assertEqual(in_category,
+                [i for i in expected if self.categories[i] == category])
+
+    def follow(self, client, pattern, html):
+        "Get the page of the link of pattern in html"
+        href = html_module.unescape(pattern.search(html).group(1))
+        return client.get(href)
+
+    def test_pages(self):
+        "50 services a page, the count, a pager keeping the filters"
+        client = self.client()
+        expected = self.expected['price']
+        response = self.catalogue(client)
+        self.assertEqual(response.status_code, 200)
+        html = response.get_data(as_text=True)
+        self.assertPage(html, expected[:PAGE])
+        self.assertIn('Löytyi %d palvelua.' % SERVICES, html)
+        self.assertIn('Näytetään palvelut 1–50.', html)
+        self.assertIn(
+            '<nav class="pager" aria-label="Löytyneiden palvelujen sivut">',
+            html)
+        self.assertIn('Sivu 1 / 4', html)
+        self.assertIsNone(PREVIOUS.search(html))
+        # What each service shows
+        for text in ['<dd>Toinen Palvelu Oy</dd>', '8,00\u00a0€',
+                'Ei vielä arvioita', 'Ateriapalvelu', 'Kotiapu / Siivous']:
+            self.assertIn(text, html)
+        for page in range(2, 5):
+            with self.subTest(page=page):
+                response = self.follow(client, NEXT, html)
+                self.assertEqual(response.status_code, 200)
+                html = response.get_data(as_text=True)
+                self.assertPage(
+                    html, expected[(page - 1) * PAGE:page * PAGE])
+                self.assertIn('Sivu %d / 4' % page, html)
+                self.assertIn('Löytyi %d palvelua.' % SERVICES, html)
+        self.assertIn('Näytetään palvelut 151–200.', html)
+        self.assertIsNone(NEXT.search(html))
+        # Back to page 3 by the previous link
+        html = self.follow(client, PREVIOUS, html).get_data(as_text=True)
+        self.assertPage(html, expected[2 * PAGE:3 * PAGE])
+        # The links to a service and the compare form keep the page
+        link = re.search(r'<h4 id="service-\d+"><a href="([^"]*)"', html)
+        self.assertIn('page=3', link.group(1))
+        self.assertIn('<input type="hidden" name="page" value="3">', html)
+
+    def test_pages_keep_filters(self):
+        "The links of the pager keep the category, the sort, the language"
+        client = self.client()
+        response = self.catalogue(client, category=self.ids['cleaning'],
+            lang='en')
+        html = response.get_data(as_text=True)
+        expected = self.expected['cleaning']
+        self.assertEqual(len(expected), SERVICES // 2)
+        self.assertPage(html, expected[:PAGE])
+        self.assertIn('%d services found.' % len(expected), html)
+        self.assertIn('Page 1 of 2', html)
+        self.assertIn('aria-label="Pages of the services found"', html)
+        href = html_module.unescape(NEXT.search(html).group(1))
+        for param in ['municipality=%d' % self.ids['kajaani'],
+                'group=%d' % self.ids['avain'],
+                'category=%d' % self.ids['cleaning'], 'sort=price',
+                'page=2', 'lang=en']:
+            self.assertIn(param, href)
+        html = self.follow(client, NEXT, html).get_data(as_text=True)
+        self.assertPage(html, expected[PAGE:])
+        self.assertIn('Page 2 of 2', html)
+        self.assertIsNone(NEXT.search(html))
+        self.assertIn('Previous page', html)
+
+        # By name over the pages
+        expected = self.expected['name']
+        for page in [1, 3]:
+            html = self.catalogue(client, sort='name', page=page
+                ).get_data(as_text=True)
+            self.assertPage(html, expected[(page - 1) * PAGE:page * PAGE])
+            self.assertIn('sort=name', NEXT.search(html).group(1))
+
+        # Fewer services for another group: 60 on two pages
+        html = self.catalogue(client, group='elderly', page=2
+            ).get_data(as_text=True)
+        self.assertPage(html, self.expected['few'][PAGE:])
+        self.assertIn('Löytyi %d palvelua.' % FEW_SERVICES, html)
+        self.assertIn('Näytetään palvelut 51–60.', html)
+
+    def test_bad_page(self):
+        "A page number that is not one is refused, beyond the last is last"
+        client = self.client()
+        for value in ['abc', '0', '00', '-1', '', '1.5', '²', '2e3']:
+            with self.subTest(page=value):
+                response = self.catalogue(client, page=value)
+                self.assertEqual(response.status_code, 400)
+                html = response.get_data(as_text=True)
+                self.assertIn('role="alert"', html)
+                self.assertIn('Sivunumero ei kelpaa', html)
+        response = self.catalogue(client, page='x', lang='en')
+        self.assertEqual(response.status_code, 400)
+        self.assertIn('The page number is not valid',
+            response.get_data(as_text=True))
+        for value in ['5', '99', '0004', '9' * 30]:
+            with self.subTest(page=value):
+                response = self.catalogue(client, page=value)
+                self.assertEqual(response.status_code, 200)
+                html = response.get_data(as_text=True)
+                self.assertIn('Sivu 4 / 4', html)
+                self.assertPage(html, self.expected['price'][3 * PAGE:])
+        # Without a search, one page of nothing
+        response = client.get(self.url('catalogue'),
+            query_string={'page': '2'})
+        self.assertEqual(response.status_code, 200)
+        self.assertNotIn('class="pager"', response.get_data(as_text=True))
+
+    def test_queries_do_not_grow(self):
+        "A page costs the same queries with 60 or 200 services"
+        client = self.client()
+        pages = [('elderly', 1), ('avain', 1), ('avain', 3)]
+        for group, page in pages:  # fill the caches (messages...)
+            self.catalogue(client, group=group, page=page)
+        counts = {}
+        for group, page in pages:
+            with count_queries() as queries:
+                response = self.catalogue(client, group=group, page=page)
+            self.assertEqual(response.status_code, 200)
+            counts[group, page] = len(queries)
+        self.assertEqual(len(set(counts.values())), 1, counts)
+        self.assertLess(counts['avain', 1], PAGE, counts)
 
 
 del RouteTestCase
