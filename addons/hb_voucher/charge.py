@@ -15,7 +15,6 @@ from decimal import Decimal, InvalidOperation
 
 from sql import For, Null
 from sql.aggregate import Sum
-from sql.functions import CurrentTimestamp
 from sql.operators import Equal
 from trytond.i18n import gettext
 from trytond.model import (
@@ -43,6 +42,7 @@ from trytond.modules.hb_budget.party import normalize_mobile
 
 from . import sms
 from .exceptions import ChargeError, ChargeModificationError
+from .tools import insert_row
 
 STATES = [
     ('requested', "Requested"),
@@ -645,41 +645,32 @@ class Charge(AccessLogMixin, Workflow, ModelSQL, ModelView):
         Sale = pool.get('sale.point.sale')
         SaleLine = pool.get('sale.point.sale.line')
         Payment = pool.get('sale.point.payment')
-        transaction = Transaction()
-        database = transaction.database
-        cursor = transaction.connection.cursor()
-        user, now = transaction.user, CurrentTimestamp()
-
-        def insert(Model, columns, values):
-            table = Model.__table__()
-            columns = [table.create_uid, table.create_date] + [
-                getattr(table, c) for c in columns]
-            values = [user, now] + values
-            if database.has_returning():
-                cursor.execute(*table.insert(
-                        columns, [values], [table.id]))
-                return cursor.fetchone()[0]
-            cursor.execute(*table.insert(columns, [values]))
-            return database.lastid(cursor)
-
         sales, methods = [], {}
         for charge in charges:
-            sale = insert(Sale,
-                ['company', 'point', 'date', 'number', 'state',
-                    'hb_client', 'hb_budget'],
-                [charge.company.id, charge.sale_point.id, charge.date,
-                    charge.number, 'done', charge.client.id,
-                    charge.budget.id])
+            sale = insert_row(Sale, {
+                    'company': charge.company.id,
+                    'point': charge.sale_point.id,
+                    'date': charge.date,
+                    'number': charge.number,
+                    'state': 'done',
+                    'hb_client': charge.client.id,
+                    'hb_budget': charge.budget.id,
+                    })
             for line in charge.lines:
-                insert(SaleLine,
-                    ['sale', 'product', 'quantity', 'unit_list_price',
-                        'unit_gross_price'],
-                    [sale, line.product.id, float(line.quantity),
-                        line.unit_price, line.unit_price])
+                insert_row(SaleLine, {
+                        'sale': sale,
+                        'product': line.product.id,
+                        'quantity': float(line.quantity),
+                        'unit_list_price': line.unit_price,
+                        'unit_gross_price': line.unit_price,
+                        })
             if charge.company not in methods:
                 methods[charge.company] = charge._payment_method().id
-            insert(Payment, ['sale', 'method', 'amount'],
-                [sale, methods[charge.company], charge.amount])
+            insert_row(Payment, {
+                    'sale': sale,
+                    'method': methods[charge.company],
+                    'amount': charge.amount,
+                    })
             sales.append(sale)
         return sales
 
