@@ -143,6 +143,21 @@ def base_path(request):
         request.script_root, request.view_args['database_name'])
 
 
+def page_number(value):
+    """Return the page number of the page parameter: 1 when missing, None
+    when it is not a whole number from 1 (a huge one is beyond any last
+    page)"""
+    if value is None:
+        return 1
+    digits = value.strip()
+    if not (digits.isascii() and digits.isdigit()):
+        return None
+    digits = digits.lstrip('0')
+    if not digits:
+        return None
+    return int(digits) if len(digits) <= 9 else 10 ** 9
+
+
 def url_for(request, path, language=None, **params):
     "Return the URL of path under /<database>/hb with query params"
     url = base_path(request) + '/' + path.lstrip('/')

@@ -118,21 +118,6 @@ def _catalogue_services(pool, municipality, customer_group, category, sort,
         ratings)
 
 
-def _page_number(value):
-    """Return the page number of the page parameter: 1 when missing, None
-    when it is not a whole number from 1 (a huge one is beyond any last
-    page)"""
-    if value is None:
-        return 1
-    digits = value.strip()
-    if not (digits.isascii() and digits.isdigit()):
-        return None
-    digits = digits.lstrip('0')
-    if not digits:
-        return None
-    return int(digits) if len(digits) <= 9 else 10 ** 9
-
-
 def _browse_active(Model, id_):
     if id_ is None:
         return None
@@ -158,7 +143,7 @@ def catalogue(request, pool, language):
     sort = request.args.get('sort')
     if sort not in SORTS:
         sort = 'price'
-    page = _page_number(request.args.get('page'))
+    page = portal.page_number(request.args.get('page'))
     if page is None:
         return portal.render_error(
             request, language, HTTPStatus.BAD_REQUEST, 'msg_page_bad_page')

@@ -30,7 +30,8 @@ from .exceptions import ChargeError
 
 SESSION_COOKIE = 'hb_client_session'
 MAX_COMMENT = 2000
-MAX_TRANSACTIONS = 100
+# Transactions shown a page, newest first
+TRANSACTIONS_PAGE = 20
 
 portal.add_template_folder(
     os.path.join(os.path.dirname(__file__), 'templates'))
@@ -192,11 +193,12 @@ def _budgets(pool, client):
     return _records(budgets)
 
 
-def _charges(pool, domain, order, limit=None):
+def _charges(pool, domain, order, offset=0, limit=None):
     "The charges of domain with their lines, for the templates"
     Charge = pool.get('hb.charge')
     Line = pool.get('hb.charge.line')
-    charges = Charge.search_read(domain, order=order, limit=limit,
+    charges = Charge.search_read(domain, offset=offset, limit=limit,
+        order=order,
         fields_names=['date', 'number', 'provider.name', 'provider.code',
             'amount', 'kind', 'state', 'lines'])
     lines = {line['id']: line for line in Line.read(
@@ -231,7 +233,7 @@ def _charged_services(pool, client):
 
 
 def _home(request, pool, login, language, error=None, message=None,
-        status=HTTPStatus.OK, form=None):
+        status=HTTPStatus.OK, form=None, page=1):
     Charge = pool.get('hb.charge')
     Category = pool.get('hb.service.category')
     Rating = pool.get('hb.service.rating')
@@ -243,13 +245,17 @@ def _home(request, pool, login, language, error=None, message=None,
             ('state', '=', 'requested'),
             ('expires_at', '>', Charge._now()),
             ], order=[('create_date', 'DESC')])
-    transactions = []
+    transactions, pages = [], 1
     if budgets:
-        transactions = _charges(pool, [
-                ('budget', 'in', [b.id for b in budgets]),
-                ('state', 'in', ['captured', 'cancelled']),
-                ], order=[('date', 'DESC'), ('id', 'DESC')],
-            limit=MAX_TRANSACTIONS)
+        domain = [
+            ('budget', 'in', [b.id for b in budgets]),
+            ('state', 'in', ['captured', 'cancelled']),
+            ]
+        pages = max(1, -(-Charge.search_count(domain) // TRANSACTIONS_PAGE))
+        page = min(page, pages)  # beyond the end: the last page
+        transactions = _charges(pool, domain,
+            order=[('date', 'DESC'), ('id', 'DESC')],
+            offset=(page - 1) * TRANSACTIONS_PAGE, limit=TRANSACTIONS_PAGE)
     services = _charged_services(pool, client) if login.may_view_balance \
         else []
     ratings = {r.service.id: r for r in Rating.search([
@@ -263,7 +269,8 @@ def _home(request, pool, login, language, error=None, message=None,
     return render(request, 'client_home.html', language, status=status,
         private=True, csrf_token=login.csrf_token, login=login,
         client=client, budgets=budgets, pending=pending,
-        transactions=transactions, services=services, ratings=ratings,
+        transactions=transactions, page=min(page, pages), pages=pages,
+        services=services, ratings=ratings,
         categories=Category.search([], order=[('name', 'ASC')]),
         error=error, message=message, form=form or {}, t=_(language))
 
@@ -278,7 +285,11 @@ def client_home(request, pool, login, language):
         'rated': 'msg_client_rated',
         'gap': 'msg_client_gap_reported',
         }.get(request.args.get('done'))
-    return _home(request, pool, login, language,
+    page = portal.page_number(request.args.get('page'))
+    if page is None:
+        return portal.render_error(
+            request, language, HTTPStatus.BAD_REQUEST, 'msg_page_bad_page')
+    return _home(request, pool, login, language, page=page,
         message=_(language)(message) if message else None)
 
 

@@ -404,5 +404,48 @@ class ClientPageTestCase(RouteTestCase):
                     self.client_id),
                 ])
 
+    def test_transactions_pages(self):
+        "The transactions are shown 20 a page, newest first"
+        client = self.client()
+        self.login(client, MOBILE)
+        terminal = self.client()
+        for i in range(23):
+            charge_id = self.request_charge('pages-%d' % i, quantity='0.1')
+            response = self.api(terminal, 'charges/%d/confirm' % charge_id,
+                {'code': self.run_pool(lambda pool: last_code(MOBILE))})
+            self.assertEqual(response.status_code, 200, response.json)
+
+        def numbers(pool):
+            Charge = pool.get('hb.charge')
+            return [c.number for c in Charge.search([
+                        ('budget', '=', self.budget_id),
+                        ('state', 'in', ['captured', 'cancelled']),
+                        ], order=[('date', 'DESC'), ('id', 'DESC')])]
+        numbers = self.run_pool(numbers)
+        self.assertGreaterEqual(len(numbers), 23)
+        pages = -(-len(numbers) // 20)
+
+        def shown(text):
+            return [n for n in numbers if '<td>%s</td>' % n in text]
+        text = self.page(client)
+        self.assertEqual(shown(text), numbers[:20])
+        self.assertIn('Page 1 of %d' % pages, text)
+        self.assertIn('page=2', text)
+        response = client.get(self.url('client?lang=en&page=2'))
+        self.assertEqual(response.status_code, 200)
+        text = response.get_data(as_text=True)
+        self.assertEqual(shown(text), numbers[20:40])
+        self.assertIn('Page 2 of %d' % pages, text)
+        # Beyond the end: the last page; not a page number: refused
+        response = client.get(self.url('client?lang=en&page=999'))
+        self.assertEqual(shown(response.get_data(as_text=True)),
+            numbers[(pages - 1) * 20:])
+        for value in ['0', 'x', '-1', '1.5']:
+            response = client.get(self.url('client?lang=en&page=' + value))
+            self.assertEqual(response.status_code, 400, value)
+            self.assertIn('The page number is not valid',
+                response.get_data(as_text=True))
+
+
 
 del RouteTestCase
