@@ -147,9 +147,17 @@ class Bulk:
             self.progress(label, i + 1, len(definitions))
 
     def analyze(self, *tables):
-        for table in tables:
-            self.execute('ANALYZE %s' % ident(table))
+        """VACUUM ANALYZE tables after a load: the statistics, and the
+        visibility map and hint bits that the tables of a running system
+        have (else the first reads after a load write them, and autovacuum
+        works on the new rows while the benchmarks measure)"""
         self.db.commit()
+        self.db.autocommit = True
+        try:
+            for table in tables:
+                self.execute('VACUUM (ANALYZE) %s' % ident(table))
+        finally:
+            self.db.autocommit = False
 
     # The HB data -----------------------------------------------------------
 

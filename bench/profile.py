@@ -43,17 +43,27 @@ class Queries:
         self.cursor = psycopg.Cursor
         self.original = psycopg.Cursor.execute
         self.counts = collections.Counter()
+        self.slowest = []
 
     def __enter__(self):
         counts, original = self.counts, self.original
+        slowest = self.slowest
 
         def execute(cursor, query, *args, **kwargs):
             ours = [f for f in traceback.extract_stack(limit=40)
                 if '/addons/' in f.filename]
-            counts[' < '.join('%s:%d %s' % (
-                        f.filename.split('/addons/')[1], f.lineno, f.name)
-                    for f in reversed(ours[-2:])) or 'trytond'] += 1
-            return original(cursor, query, *args, **kwargs)
+            where = ' < '.join('%s:%d %s' % (
+                    f.filename.split('/addons/')[1], f.lineno, f.name)
+                for f in reversed(ours[-2:])) or 'trytond'
+            counts[where] += 1
+            start = time.perf_counter()
+            try:
+                return original(cursor, query, *args, **kwargs)
+            finally:
+                slowest.append((time.perf_counter() - start, where,
+                        str(query)[:300]))
+                slowest.sort(reverse=True)
+                del slowest[5:]
         self.cursor.execute = execute
         return self
 
@@ -66,6 +76,10 @@ class Queries:
                 total / requests))
         for key, count in self.counts.most_common(12):
             print('    %6.2f  %s' % (count / requests, key))
+        print('    the slowest:')
+        for duration, where, query in self.slowest:
+            print('    %6.2f ms  %s\n              %s' % (
+                    duration * 1000, where, query))
 
 
 def measure(label, func, count, args):
@@ -98,11 +112,33 @@ def measure(label, func, count, args):
         print('    profile: %s' % path)
 
 
+def grow(dataset, total):
+    "Post the charges, then grow the history to total charges as bench does"
+    from trytond.pool import Pool
+    from trytond.transaction import Transaction
+
+    def post():
+        with Transaction().set_context(company=dataset['company']):
+            while Pool().get('hb.charge').post_sales():
+                pass
+    bench._run(DATABASE, post, user=1)
+    bulk = bench.bulk_session(DATABASE)
+    bulk.set_clients(dataset['clients'])
+    bulk.set_main_provider(dataset['provider'], dataset['contract'],
+        dataset['sale_point'], dataset['product'])
+    bench.grow_history(bulk, DATABASE, dataset, total,
+        bench.template_charge(DATABASE, dataset))
+    bulk.db.close()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--charges', type=int, default=50)
     parser.add_argument('--queries', action='store_true')
     parser.add_argument('--profile', metavar='DIR')
+    parser.add_argument('--history', type=int, default=0,
+        help="grow the charge history to this many charges (bulk.py) "
+        "before the reads")
     args = parser.parse_args()
     os.rmdir(bench.WORK)  # (the benchmark's folder of server logs: unused)
     from werkzeug.test import Client
@@ -142,6 +178,8 @@ def main():
         assert response.status_code == 200
 
     measure('complete charge (2 requests)', charge, args.charges, args)
+    if args.history:
+        grow(dataset, args.history)
     measure('GET charges/<id>', read, args.charges, args)
 
     page = Client(app)
