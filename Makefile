@@ -13,7 +13,7 @@ test:
 test-quick:
 	bash scripts/test.sh --sqlite $(ONLY)
 
-# The benchmarks of docs/performance.md (about 20 minutes): make bench
+# The benchmarks of docs/performance.md (about 6-9 minutes): make bench
 bench:
 	bash bench/run.sh
 
