@@ -15,6 +15,7 @@ from .tools import (
     create_provider_with_service,
     create_wellbeing_area,
     last_code,
+    load_finnish,
     provider_product,
     setup_hb,
 )
@@ -91,6 +92,33 @@ class ChargeTestCase(_DBTestCase):
             analytic, = expense_line.analytic_lines
             self.assertEqual(analytic.account, budget.analytic_account)
             self.assertEqual(analytic.debit, Decimal('70.00'))
+
+    @with_transaction()
+    def test_sms_language(self):
+        "The code and the receipt are sent in the phone holder's language"
+        pool = Pool()
+        Charge = pool.get('hb.charge')
+        Message = pool.get('hb.sms.message')
+
+        def last_text(mobile):
+            message, = Message.search([('to', '=', mobile)],
+                order=[('id', 'DESC')], limit=1)
+            return message.text
+        with set_company(create_wellbeing_area()):
+            load_finnish()
+            data, application, client, budget, product = self.setup_world()
+            english = create_client(data, '+358401234999', individual=902,
+                name="English Client", lang='en')
+            create_budget(data, english)
+            # No language: Finnish
+            charge = self.request(application, product, key='fi-1')
+            self.assertIn("Koodisi on", last_text(MOBILE))
+            Charge.confirm(charge, last_code(MOBILE))
+            self.assertNotIn("Koodisi on", last_text(MOBILE))
+            self.assertIn(charge.number, last_text(MOBILE))
+            charge = self.request(application, product, key='en-1',
+                mobile='+358401234999')
+            self.assertIn("Your code is", last_text('+358401234999'))
 
     @with_transaction()
     def test_capture_sale_as_orm(self):
