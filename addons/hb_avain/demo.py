@@ -302,16 +302,29 @@ def load_accounting():
     config.save()
 
 
-# login, name, groups
+# The demo's users, one or more per role: login, name, role, groups (as
+# "module.xml_id"). The per-role browser test and the translation-coverage
+# script read this list, so a role added here is tested there.
 USERS = [
-    ('sanna', "Sanna Omatyöntekijä", ['group_hb_own_worker']),
-    ('mikko', "Mikko Omatyöntekijä", ['group_hb_own_worker']),
-    ('pirjo', "Pirjo Esihenkilö", ['group_hb_supervisor']),
+    ('sanna', "Sanna Omatyöntekijä", 'own_worker',
+        ['hb_budget.group_hb_own_worker']),
+    ('mikko', "Mikko Omatyöntekijä", 'own_worker',
+        ['hb_budget.group_hb_own_worker']),
+    ('pirjo', "Pirjo Esihenkilö", 'supervisor',
+        ['hb_budget.group_hb_supervisor']),
+    ('leena', "Leena Palvelupäällikkö", 'service_manager',
+        ['hb_budget.group_hb_service_manager',
+            'hb_marketplace.group_hb_marketplace']),
+    ('tuula', "Tuula Talousasiantuntija", 'finance',
+        ['hb_voucher.group_hb_finance', 'account.group_account',
+            'account_payment.group_payment']),
+    ('paavo', "Paavo Pilottivastaava", 'pilot_admin',
+        ['hb_budget.group_hb_admin', 'hb_marketplace.group_hb_marketplace']),
     ]
 
 
 def load_users():
-    "Create the own-workers and the supervisor of the demo (no password)"
+    "Create the demo's users of each role (no password)"
     P = pool()
     User = P.get('res.user')
     ModelData = P.get('ir.model.data')
@@ -319,13 +332,13 @@ def load_users():
     existing = {u.login for u in User.search([
                 ('login', 'in', [u[0] for u in USERS])])}
     users = []
-    for login, name, groups in USERS:
+    for login, name, _role, groups in USERS:
         if login in existing:
             continue
         users.append(User(
                 login=login, name=name, companies=[company],
                 company=company,
-                groups=[ModelData.get_id('hb_budget', g) for g in groups]))
+                groups=[ModelData.get_id(*g.split('.', 1)) for g in groups]))
     User.save(users)
 
 
