@@ -7,13 +7,15 @@
 
 For each demo role (``USERS`` of ``hb_avain/demo.py``: a user is made with
 the role's groups, in a transaction that is rolled back) and for admin: every
-menu entry the user can see, the window name and tab names of its action, its
-views as the client gets them (``fields_view_get``, with the x2many sub-views
-a form embeds) and the first form of a wizard; every label in them (the field
-strings, the ``string`` of buttons, pages, groups, separators and labels, the
-translatable selection values) and the menu names. A label is translated when
-its text in LANG differs from the English, or when it is one of the few words
-that are the same in both (SAME_IN_BOTH).
+menu entry the user can see, the window name and tab names of its action, the
+names in its toolbar (print, action and relate), its context form, its views
+as the client gets them (``fields_view_get``, with the x2many sub-views a form
+embeds) and the first form of a wizard; every label in them (the field strings
+and help texts, the ``string``, ``help`` and ``confirm`` of buttons, pages,
+groups, separators and labels, the translatable selection values) and the
+menu names. A label is translated when its text in LANG differs from the
+English, or when it is one of the few words that are the same in both
+(SAME_IN_BOTH).
 
 Prints the share per role and overall and the untranslated labels; exits 1
 when the share of any role is below MINIMUM percent. The database must have
@@ -50,7 +52,7 @@ def _arch_labels(arch):
     for index, element in enumerate(root.iter()):
         if not isinstance(element.tag, str):
             continue
-        for attr in ('string', 'sum'):
+        for attr in ('string', 'sum', 'help', 'confirm'):
             value = element.get(attr)
             if value:
                 yield ((index, attr), element.tag, element.get('name'),
@@ -71,6 +73,9 @@ def _view_labels(model, view_en, view_lang, add, selection_sources):
         if definition.get('string'):
             add(('field', model, fname), definition['string'],
                 other.get('string', ''))
+        if definition.get('help'):
+            add(('help', model, fname), definition['help'],
+                other.get('help', ''))
         selection = definition.get('selection')
         if isinstance(selection, (list, tuple)):
             lang_values = dict(other.get('selection') or [])
@@ -126,6 +131,14 @@ def role_labels(user_id, lang):
             info['model'] = action.res_model
             info['domains'] = [d[0] for d in action.domains]
             info['views'] = list(action.views)
+            info['context_model'] = action.context_model
+            if action.res_model:
+                Model = pool.get(action.res_model)
+                toolbar = Model.view_toolbar_get()
+                info['toolbar'] = [
+                    (kind, item['id'], item['name'])
+                    for kind in ('print', 'action', 'relate')
+                    for item in toolbar.get(kind, [])]
         elif type_ == 'ir.action.wizard':
             info['wizard'] = action.wiz_name
         return info
@@ -160,6 +173,17 @@ def role_labels(user_id, lang):
                 zip(info_en.get('domains', []),
                     info_lang.get('domains', []))):
             add(('domain', action_ref, i), domain_en, domain_lang)
+        for (kind, id_, name_en), (_, _, name_lang) in zip(
+                info_en.get('toolbar', []), info_lang.get('toolbar', [])):
+            add(('toolbar', kind, id_), name_en, name_lang)
+        if info_en.get('context_model'):
+            context_model = info_en['context_model']
+            if (context_model, None, 'form') not in seen_views:
+                seen_views.add((context_model, None, 'form'))
+                _view_labels(context_model,
+                    in_lang('en', view, context_model, None, 'form'),
+                    in_lang(lang, view, context_model, None, 'form'),
+                    add, selection_sources)
         if info_en.get('model'):
             model = info_en['model']
             views = info_en['views'] or [(None, 'tree'), (None, 'form')]
