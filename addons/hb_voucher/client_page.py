@@ -25,6 +25,7 @@ from trytond.wsgi import app
 
 from trytond.modules.hb_marketplace import portal
 from trytond.modules.hb_marketplace.portal import Translator, render
+from trytond.modules.hb_marketplace.tools import ID_CONVERTER, parse_id
 
 from .exceptions import ChargeError
 
@@ -45,10 +46,8 @@ def _(language):
 
 
 def _int(value):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
+    "Return the record id (or number from 1) of a parameter, else None"
+    return parse_id(value)
 
 
 def _set_cookie(request, response, pool, key):
@@ -298,7 +297,8 @@ def _done(request, language, done):
                 request, 'client', language, done=done)), private=True)
 
 
-@app.route('/<database_name>/hb/client/charge/<int:charge_id>/confirm',
+@app.route(
+    '/<database_name>/hb/client/charge/<%s:charge_id>/confirm' % ID_CONVERTER,
     methods=['POST'])
 @with_pool
 @with_transaction(readonly=False)
