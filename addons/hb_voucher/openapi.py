@@ -4,6 +4,8 @@
 import copy
 
 BASE = '/<database_name>/hb/api/v1'
+# Ids are the database's INTEGER (hb_marketplace.tools.MAX_ID)
+ID = {'type': 'integer', 'minimum': 1, 'maximum': 2 ** 31 - 1}
 
 ERROR_CODES = [
     'invalid_json', 'invalid_request', 'invalid_quantity', 'invalid_date',
@@ -36,7 +38,7 @@ def _charge(description):
 
 CHARGE_ID = {
     'name': 'charge_id', 'in': 'path', 'required': True,
-    'schema': {'type': 'integer'},
+    'schema': ID,
     }
 
 DOCUMENT = {
@@ -190,8 +192,8 @@ DOCUMENT = {
                             'type': 'object',
                             'required': ['service', 'quantity'],
                             'properties': {
-                                'service': {'type': 'integer',
-                                    'description': "Catalogue service id"},
+                                'service': dict(ID,
+                                    description="Catalogue service id"),
                                 'quantity': {'type': 'number',
                                     'exclusiveMinimum': True, 'minimum': 0,
                                     'multipleOf': 0.01},
