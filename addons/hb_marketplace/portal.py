@@ -458,7 +458,8 @@ def _error_page(request, status):
 def render_status(request, status):
     """Return the answer of status for the request's path (its format,
     its database's messages; a bare status line without the database)"""
-    database_name, rest = _HB_PATH.match(request.path).groups()
+    match = _HB_PATH.match(request.path)
+    database_name, rest = match.groups() if match else (None, '')
     rest = (rest or '/').lstrip('/')
     request.view_args = {'database_name': database_name}
     func, model = _error_page, 'hb.provider.contract'

@@ -74,6 +74,8 @@ def client_page(func):
     """Decorate a page of the logged-in client: func(request, pool, login,
     language) runs only with a valid session (else the login page) and,
     for POST, a valid CSRF token (else 403)"""
+    func = portal.log_failure(func)
+
     @functools.wraps(func)
     def wrapper(request, pool, *args, **kwargs):
         language = portal.get_language(request)
