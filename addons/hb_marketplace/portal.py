@@ -32,16 +32,26 @@ security headers of ``SECURITY_HEADERS``."""
 import datetime
 import functools
 import hmac
+import logging
 import os
+import re
 import secrets
 from urllib.parse import urlencode
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader
 from markupsafe import Markup
+from trytond import backend
+from trytond.exceptions import UserError
 from trytond.i18n import gettext
 from trytond.pool import Pool
-from trytond.protocols.wrappers import HTTPStatus, Response, redirect
-from trytond.transaction import Transaction
+from trytond.protocols.wrappers import (
+    HTTPStatus,
+    Request,
+    Response,
+    exceptions,
+    redirect,
+)
+from trytond.transaction import Transaction, TransactionError
 
 LANGUAGES = ('fi', 'en')
 DEFAULT_LANGUAGE = 'fi'
@@ -57,6 +67,10 @@ SECURITY_HEADERS = {
     'Referrer-Policy': 'same-origin',
     'Permissions-Policy': 'camera=(), microphone=(), geolocation=()',
     }
+# Sent on every answer under /<database>/hb/ that came over https (as
+# trytond sees it: X-Forwarded-Proto counts only with [web] num_proxies)
+HSTS = 'max-age=31536000'
+logger = logging.getLogger(__name__)
 
 _loader = ChoiceLoader([
         FileSystemLoader(os.path.join(os.path.dirname(__file__), 'templates')),
@@ -342,6 +356,8 @@ def company_context(pool):
 def public_page(func):
     """Decorate a public page: func(request, pool, language, ...) runs in
     the page language; 404 when the database lacks the marketplace"""
+    func = log_failure(func)
+
     @functools.wraps(func)
     def wrapper(request, pool, *args, **kwargs):
         language = get_language(request)
@@ -359,6 +375,8 @@ def provider_page(func):
     """Decorate a page of the provider portal: func(request, pool, session,
     language, ...) runs only with a valid session (else redirect to the
     login page) and, for POST, a valid CSRF token (else 403)"""
+    func = log_failure(func)
+
     @functools.wraps(func)
     def wrapper(request, pool, *args, **kwargs):
         language = get_language(request)
@@ -385,3 +403,168 @@ def provider_page(func):
 def rollback():
     "Undo what the failed request wrote (keep nothing half-written)"
     Transaction().rollback()
+
+
+# Error pages: every answer under /<database>/hb/ in the format of its
+# path (the HTML page with the site's layout, or what add_error_format
+# registered, e.g. the JSON API's error object), with the security
+# headers and never the text of an exception. Pages answer their own
+# refusals; ErrorPages answers what trytond or werkzeug answers for them
+# (no route: 404, a method not allowed: 405, a body too large: 413, a
+# foreign Origin: 403, an exception: 500).
+
+# The message of the error page of each status (others: by class)
+ERROR_MESSAGES = {
+    HTTPStatus.BAD_REQUEST: 'msg_page_bad_request',
+    HTTPStatus.FORBIDDEN: 'msg_page_forbidden',
+    HTTPStatus.NOT_FOUND: 'msg_page_not_found',
+    HTTPStatus.METHOD_NOT_ALLOWED: 'msg_page_method_not_allowed',
+    HTTPStatus.REQUEST_ENTITY_TOO_LARGE: 'msg_page_too_large',
+    HTTPStatus.INTERNAL_SERVER_ERROR: 'msg_page_server_error',
+    HTTPStatus.SERVICE_UNAVAILABLE: 'msg_page_unavailable',
+    }
+_HB_PATH = re.compile(r'^/([^/]+)/hb(/.*)?$')
+# (path under /<database>/hb/, model, function(request, status)): the
+# error answers of other formats, in databases where model exists
+_ERROR_FORMATS = []
+
+
+def add_error_format(prefix, model, func):
+    """Answer the errors of the paths under /<database>/hb/<prefix> with
+    func(request, status) (called in a transaction of the database, when
+    it has model), which returns a Response"""
+    entry = (prefix, model, func)
+    if entry not in _ERROR_FORMATS:
+        _ERROR_FORMATS.append(entry)
+
+
+def error_language(request):
+    "The page language of an error page (never from the body)"
+    language = request.args.get('lang')
+    if language in LANGUAGES:
+        return language
+    return request.accept_languages.best_match(
+        LANGUAGES, default=DEFAULT_LANGUAGE)
+
+
+def _error_page(request, status):
+    language = error_language(request)
+    message_id = ERROR_MESSAGES.get(status, 'msg_page_server_error'
+        if status >= 500 else 'msg_page_bad_request')
+    with Transaction().set_context(language=language):
+        return render_error(request, language, status, message_id)
+
+
+def render_status(request, status):
+    """Return the answer of status for the request's path (its format,
+    its database's messages; a bare status line without the database)"""
+    match = _HB_PATH.match(request.path)
+    database_name, rest = match.groups() if match else (None, '')
+    rest = (rest or '/').lstrip('/')
+    request.view_args = {'database_name': database_name}
+    func, model = _error_page, 'hb.provider.contract'
+    for prefix, model_, func_ in _ERROR_FORMATS:
+        if rest.startswith(prefix):
+            func, model = func_, model_
+            break
+    try:
+        # Only databases already loaded: a stranger's path must not
+        # make the server open a database
+        if database_name in Pool.database_list():
+            pool = Pool(database_name)
+            with Transaction().start(database_name, 0, readonly=True):
+                if module_activated(pool, model):
+                    return func(request, status)
+    except Exception:
+        logger.exception('error page %s of %s', int(status), request.path)
+    return Response(
+        '%d %s' % (status, HTTPStatus(status).phrase), status=status,
+        content_type='text/plain; charset=utf-8')
+
+
+class ErrorPages:
+    "The WSGI middleware of the error answers under /<database>/hb/"
+
+    def __init__(self, app):
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        match = _HB_PATH.match(environ.get('PATH_INFO') or '')
+        if not match:
+            return self.app(environ, start_response)
+        started, passthrough = [], []
+
+        def capture(status, headers, exc_info=None):
+            if passthrough:
+                return start_response(status, headers, exc_info)
+            started[:] = [status, headers, exc_info]
+            return lambda data: None
+
+        try:
+            body = self.app(environ, capture)
+        except exceptions.HTTPException as exception:
+            # trytond refuses a foreign Origin by raising 403
+            return self.error(environ, start_response, exception.code)
+        except Exception:
+            logger.exception('%s %s failed',
+                environ.get('REQUEST_METHOD'), environ.get('PATH_INFO'))
+            return self.error(
+                environ, start_response, HTTPStatus.INTERNAL_SERVER_ERROR)
+        if not started:
+            passthrough.append(True)
+            return body
+        status, headers, exc_info = started
+        code = int(status.split(None, 1)[0])
+        names = {name.lower() for name, _ in headers}
+        if code >= 400 and 'content-security-policy' not in names:
+            # trytond's or werkzeug's own answer (with its text)
+            if hasattr(body, 'close'):
+                body.close()
+            allow = {m.strip() for name, value in headers
+                if name.lower() == 'allow' for m in value.split(',')}
+            if (code == HTTPStatus.METHOD_NOT_ALLOWED
+                    and allow <= {'OPTIONS', ''}):
+                # only trytond's catch-all of OPTIONS matched: no page
+                code = HTTPStatus.NOT_FOUND
+            return self.error(environ, start_response, code, headers)
+        headers = list(headers)
+        for name, value in SECURITY_HEADERS.items():
+            if name.lower() not in names:
+                headers.append((name, value))
+        if environ.get('wsgi.url_scheme') == 'https':
+            headers.append(('Strict-Transport-Security', HSTS))
+        start_response(status, headers, exc_info)
+        return body
+
+    def error(self, environ, start_response, code, headers=()):
+        request = Request(environ)
+        response = render_status(request, code)
+        secure(response, private=True)
+        for name, value in headers:
+            if name.lower() in {'allow', 'retry-after'}:
+                response.headers[name] = value
+        if environ.get('wsgi.url_scheme') == 'https':
+            response.headers['Strict-Transport-Security'] = HSTS
+        return response(environ, start_response)
+
+
+def install_error_pages(app):
+    "Answer the errors under /<database>/hb/ of the WSGI app (once)"
+    if not isinstance(app.wsgi_app, ErrorPages):
+        app.wsgi_app = ErrorPages(app.wsgi_app)
+
+
+def log_failure(func):
+    """Decorate a page: log at error level an exception that is not a
+    refusal (trytond answers it 500, ErrorPages shows the page)"""
+    @functools.wraps(func)
+    def wrapper(request, *args, **kwargs):
+        try:
+            return func(request, *args, **kwargs)
+        except (exceptions.HTTPException, UserError, TransactionError,
+                backend.DatabaseOperationalError):
+            raise
+        except Exception:
+            logger.exception('%s %s failed', request.method, request.path)
+            raise
+    return wrapper

@@ -21,9 +21,12 @@ from trytond.wsgi import app
 from . import mail, portal
 from .exceptions import PortalUserError
 from .portal import Translator, provider_page, public_page, render
-from .tools import format_email
+from .tools import ID_CONVERTER, format_email, parse_id
 
 logger = logging.getLogger(__name__)
+
+# Errors under /<database>/hb/ answered as pages (see portal.ErrorPages)
+portal.install_error_pages(app)
 
 STATIC = os.path.join(os.path.dirname(__file__), 'static')
 MAX_COMPARE = 3
@@ -42,10 +45,8 @@ MAX_PRICE = Decimal('1000000000')
 
 
 def _int(value):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
+    "Return the record id of a parameter, None when it cannot be one"
+    return parse_id(value)
 
 
 def _price(value):
@@ -135,6 +136,11 @@ def catalogue(request, pool, language):
     Category = pool.get('hb.service.category')
     Gap = pool.get('hb.service.gap')
 
+    # A filter given but not an id (or beyond any id) is refused
+    if any(request.args.get(k) and _int(request.args.get(k)) is None
+            for k in ['municipality', 'group', 'category']):
+        return portal.render_error(
+            request, language, HTTPStatus.BAD_REQUEST, 'msg_page_bad_id')
     municipality = _browse_active(
         Municipality, _int(request.args.get('municipality')))
     customer_group = _browse_active(
@@ -180,7 +186,8 @@ def _catalogue_service(pool, service_id):
         return services[0]
 
 
-@app.route('/<database_name>/hb/catalogue/service/<int:service_id>',
+@app.route(
+    '/<database_name>/hb/catalogue/service/<%s:service_id>' % ID_CONVERTER,
     methods=['GET'])
 @with_pool
 @with_transaction()
@@ -523,7 +530,8 @@ def _check_active(pool, session, translate):
         return translate('msg_page_portal_not_active')
 
 
-@app.route('/<database_name>/hb/provider/service/<int:service_id>',
+@app.route(
+    '/<database_name>/hb/provider/service/<%s:service_id>' % ID_CONVERTER,
     methods=['GET', 'POST'])
 @with_pool
 @with_transaction(readonly=False)

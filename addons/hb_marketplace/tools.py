@@ -34,11 +34,32 @@ except ImportError:  # pragma: no cover
 # A minimal check for when email-validator is not installed (then
 # Tryton's validate_email accepts anything)
 EMAIL_PATTERN = re.compile(r'^[^@\s<>"]+@[^@\s<>"]+\.[^@\s<>".]+$')
+# Ids are INTEGER columns (PostgreSQL's 4 bytes): anything above can name
+# no record, and a database refuses to compare with it (issue 15)
+MAX_ID = 2 ** 31 - 1
+# The converter of ids in route paths: a larger number matches no route
+ID_CONVERTER = 'int(max=%d)' % MAX_ID
 LANGUAGES = [
     ('fi', "Finnish"),
     ('sv', "Swedish"),
     ('en', "English"),
     ]
+
+
+def parse_id(value):
+    """Return the record id written in value (a query or form parameter)
+    or None when it is not a whole number from 1 to MAX_ID"""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if 0 < value <= MAX_ID else None
+    if not isinstance(value, str):
+        return None
+    digits = value.strip()
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > 12:
+        return None
+    number = int(digits)
+    return number if 0 < number <= MAX_ID else None
 
 
 def format_business_id(value):

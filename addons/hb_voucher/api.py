@@ -23,17 +23,39 @@ from trytond.pool import Pool
 from trytond.protocols.wrappers import (
     HTTPStatus,
     Response,
+    exceptions,
     with_pool,
     with_transaction,
 )
-from trytond.transaction import Transaction, without_check_access
+from trytond.transaction import (
+    Transaction,
+    TransactionError,
+    without_check_access,
+)
 from trytond.wsgi import app
+
+from trytond.modules.hb_marketplace import portal
+from trytond.modules.hb_marketplace.tools import ID_CONVERTER, MAX_ID
 
 from .exceptions import ChargeError
 from .openapi import BASE, document
 
 LANGUAGES = ('fi', 'en')
 MAX_LIST = 1000
+# A request body nests 3 levels (object, lines, line): deeper is refused,
+# as is a number written with more characters than any quantity or id
+MAX_DEPTH = 8
+MAX_NUMBER_LENGTH = 32
+# The error code of the statuses trytond or werkzeug answer for the API
+# (a body too large, a method not allowed, a foreign Origin, a failure)
+STATUS_CODES = {
+    HTTPStatus.BAD_REQUEST: 'invalid_request',
+    HTTPStatus.FORBIDDEN: 'forbidden_origin',
+    HTTPStatus.NOT_FOUND: 'not_found',
+    HTTPStatus.METHOD_NOT_ALLOWED: 'method_not_allowed',
+    HTTPStatus.REQUEST_ENTITY_TOO_LARGE: 'too_large',
+    HTTPStatus.INTERNAL_SERVER_ERROR: 'internal_error',
+    }
 # Not from ir.message: the database is what is missing
 UNAVAILABLE = {
     'fi': "Palvelu ei ole hetkeen käytettävissä. Yritä pian uudelleen "
@@ -48,8 +70,7 @@ def json_response(data, status=HTTPStatus.OK):
     response = Response(
         json.dumps(data, ensure_ascii=False, separators=(',', ':')),
         status=status, content_type='application/json; charset=utf-8')
-    response.headers['Cache-Control'] = 'no-store'
-    response.headers['X-Content-Type-Options'] = 'nosniff'
+    portal.secure(response, private=True)
     return response
 
 
@@ -134,8 +155,34 @@ def api(func):
                 except UserError as exception:
                     transaction.rollback()
                     return json_error('invalid_request', exception.message)
+                except (exceptions.HTTPException, TransactionError,
+                        backend.DatabaseOperationalError):
+                    raise
+                except Exception:
+                    # Never the exception's text to the terminal
+                    logger.exception('%s %s failed',
+                        request.method, request.path)
+                    transaction.rollback()
+                    return json_error('internal_error',
+                        message('internal_error'),
+                        HTTPStatus.INTERNAL_SERVER_ERROR)
                 return json_response(data, status)
     return wrapper
+
+
+def status_error(request, status):
+    """Return the API's error of status (the errors trytond or werkzeug
+    answer: see portal.ErrorPages)"""
+    if status == HTTPStatus.SERVICE_UNAVAILABLE:
+        return json_error('unavailable', UNAVAILABLE[get_language(request)],
+            status)
+    code = STATUS_CODES.get(status,
+        'internal_error' if status >= 500 else 'invalid_request')
+    with Transaction().set_context(language=get_language(request)):
+        return json_error(code, message(code), status)
+
+
+portal.add_error_format('api/', 'hb.charge', status_error)
 
 
 def _bound_connection_wait(pool):
@@ -188,12 +235,41 @@ def unavailable(func):
     return wrapper
 
 
+def _number(parse):
+    def parse_number(text):
+        if len(text) > MAX_NUMBER_LENGTH:
+            raise ValueError('number too long')
+        return parse(text)
+    return parse_number
+
+
+def _not_a_number(text):
+    raise ValueError('%s is not JSON' % text)
+
+
+def _depth(value):
+    "Return how deep value nests (at most MAX_DEPTH + 1)"
+    depth, level = 0, [value]
+    while level and depth <= MAX_DEPTH:
+        depth += 1
+        level = [v for item in level for v in (
+                item.values() if isinstance(item, dict)
+                else item if isinstance(item, list) else ())]
+    return depth
+
+
 def read_json(request):
-    "Return the JSON object of the request body or raise ChargeError"
+    """Return the JSON object of the request body or raise ChargeError:
+    not JSON, nested deeper than MAX_DEPTH or with a number longer than
+    MAX_NUMBER_LENGTH is invalid_json"""
     try:
-        data = json.loads(request.get_data(as_text=True) or '{}')
-    except (ValueError, UnicodeDecodeError):
+        data = json.loads(request.get_data(as_text=True) or '{}',
+            parse_int=_number(int), parse_float=_number(float),
+            parse_constant=_not_a_number)
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise ChargeError('invalid_json', message('invalid_json')) from None
+    if _depth(data) > MAX_DEPTH:
+        raise ChargeError('invalid_json', message('invalid_json'))
     if not isinstance(data, dict):
         raise ChargeError('invalid_request', message('invalid_request'))
     return data
@@ -302,7 +378,8 @@ def request_charge(pool, provider, data):
     for line in lines:
         if not isinstance(line, dict) or not isinstance(
                 line.get('service'), int) or isinstance(
-                line.get('service'), bool):
+                line.get('service'), bool) or not (
+                0 < line['service'] <= MAX_ID):
             raise ChargeError('invalid_request', message('invalid_request'))
         items.append((line['service'], line.get('quantity')))
     transaction = Transaction()
@@ -313,6 +390,7 @@ def request_charge(pool, provider, data):
         transaction.rollback()
         charge = Charge.find_by_key(provider, key)
         if charge:
+            charge.check_same_request(mobile, items)
             return charge, False
         raise
 
@@ -320,7 +398,20 @@ def request_charge(pool, provider, data):
 @app.route(BASE + '/<path:rest>',
     methods=['GET', 'POST', 'PUT', 'PATCH', 'DELETE'])
 def unknown(request, database_name, rest):
-    "Any other URL of the API: a JSON 404 (trytond's catch-all is a 405)"
+    """Any other URL of the API: a JSON 404 (trytond's catch-all is a
+    405), or 405 for an address of the API with another method"""
+    adapter = app.url_map.bind_to_environ(request.environ)
+    allowed = []
+    for method in ['GET', 'POST', 'PUT', 'PATCH', 'DELETE']:
+        try:
+            endpoint, _ = adapter.match(method=method)
+        except exceptions.HTTPException:
+            continue
+        if endpoint is not unknown:
+            allowed.append(method)
+    if allowed:
+        # answered as the API's error by portal.ErrorPages
+        raise exceptions.MethodNotAllowed(valid_methods=allowed)
     return json_error('not_found', 'Not Found', HTTPStatus.NOT_FOUND)
 
 
@@ -366,7 +457,9 @@ def charges(request, pool, provider):
         }, HTTPStatus.OK
 
 
-@app.route(BASE + '/charges/<int:charge_id>', methods=['GET'])
+@app.route(
+    BASE + '/charges/<%s:charge_id>' % ID_CONVERTER,
+    methods=['GET'])
 @with_pool
 @unavailable
 @with_transaction()
@@ -377,7 +470,9 @@ def charge(request, pool, provider, charge_id):
     return charge_data(record), HTTPStatus.OK
 
 
-@app.route(BASE + '/charges/<int:charge_id>/confirm', methods=['POST'])
+@app.route(
+    BASE + '/charges/<%s:charge_id>/confirm' % ID_CONVERTER,
+    methods=['POST'])
 @with_pool
 @unavailable
 @with_transaction()
@@ -394,7 +489,9 @@ def charge_confirm(request, pool, provider, charge_id):
     return charge_data(record), HTTPStatus.OK
 
 
-@app.route(BASE + '/charges/<int:charge_id>/cancel', methods=['POST'])
+@app.route(
+    BASE + '/charges/<%s:charge_id>/cancel' % ID_CONVERTER,
+    methods=['POST'])
 @with_pool
 @unavailable
 @with_transaction()

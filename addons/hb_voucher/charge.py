@@ -9,6 +9,7 @@ The same idempotency key of a provider never charges twice."""
 import datetime as dt
 import hashlib
 import hmac
+import json
 import secrets
 from collections import defaultdict
 from decimal import Decimal, InvalidOperation
@@ -148,6 +149,10 @@ class Charge(AccessLogMixin, Workflow, ModelSQL, ModelView):
         "Idempotency Key", readonly=True, strip=False,
         help="The provider's key of the request: "
         "the same key never charges twice.")
+    idempotency_digest = fields.Char(
+        "Idempotency Digest", readonly=True,
+        help="The digest of the request the idempotency key was given "
+        "with: the key reused with another request is refused.")
     code_hash = fields.Char("Code Hash", readonly=True)
     attempts = fields.Integer("Wrong Codes", readonly=True)
     expires_at = fields.Timestamp("Expires At", readonly=True)
@@ -381,6 +386,36 @@ class Charge(AccessLogMixin, Workflow, ModelSQL, ModelView):
         return charges[0] if charges else None
 
     @classmethod
+    def request_digest(cls, mobile, items):
+        """Return the digest of the request of mobile and items: the same
+        charge asked in other words (2 or "2.00") has the same digest"""
+        def quantity(value):
+            try:
+                return str(Decimal(str(value)).normalize())
+            except (InvalidOperation, ValueError):
+                return repr(value)
+
+        def product(value):
+            return value if isinstance(value, int) else repr(value)
+        number = normalize_mobile(mobile) if isinstance(mobile, str) else None
+        try:
+            lines = [[product(p), quantity(q)] for p, q in items]
+        except (TypeError, ValueError):
+            lines = repr(items)
+        canonical = json.dumps([number or repr(mobile), lines],
+            separators=(',', ':'), sort_keys=True)
+        return hashlib.sha256(canonical.encode('utf-8')).hexdigest()
+
+    def check_same_request(self, mobile, items):
+        """Raise ChargeError(idempotency_key_reused) when mobile and items
+        are not those the charge's idempotency key was given with"""
+        if (self.idempotency_digest
+                and self.idempotency_digest != self.request_digest(
+                    mobile, items)):
+            raise error('idempotency_key_reused', status=422,
+                key=self.idempotency_key)
+
+    @classmethod
     def _budget_line(cls, budget, category):
         "Return the line of budget for category or its nearest parent"
         lines = {line.category: line for line in budget.lines}
@@ -416,6 +451,7 @@ class Charge(AccessLogMixin, Workflow, ModelSQL, ModelView):
                 raise error('invalid_request')
             charge = cls.find_by_key(provider, idempotency_key)
             if charge:
+                charge.check_same_request(mobile, items)
                 return charge, False
         if not isinstance(items, (list, tuple)) or not items:
             raise error('invalid_request')
@@ -481,6 +517,8 @@ class Charge(AccessLogMixin, Workflow, ModelSQL, ModelView):
             budget=budget, date=date, lines=lines,
             amount=sum((line.amount for line in lines), ZERO),
             idempotency_key=idempotency_key,
+            idempotency_digest=(cls.request_digest(mobile, items)
+                if idempotency_key is not None else None),
             code_hash='%s$%s' % (salt, hash_code(code, salt)),
             expires_at=cls._now() + config.get_hb_expiry_delta(),
             number=cls._set_number(), state='requested')

@@ -25,6 +25,7 @@ from trytond.wsgi import app
 
 from trytond.modules.hb_marketplace import portal
 from trytond.modules.hb_marketplace.portal import Translator, render
+from trytond.modules.hb_marketplace.tools import ID_CONVERTER, parse_id
 
 from .exceptions import ChargeError
 
@@ -45,10 +46,8 @@ def _(language):
 
 
 def _int(value):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
+    "Return the record id (or number from 1) of a parameter, else None"
+    return parse_id(value)
 
 
 def _set_cookie(request, response, pool, key):
@@ -75,6 +74,8 @@ def client_page(func):
     """Decorate a page of the logged-in client: func(request, pool, login,
     language) runs only with a valid session (else the login page) and,
     for POST, a valid CSRF token (else 403)"""
+    func = portal.log_failure(func)
+
     @functools.wraps(func)
     def wrapper(request, pool, *args, **kwargs):
         language = portal.get_language(request)
@@ -298,7 +299,8 @@ def _done(request, language, done):
                 request, 'client', language, done=done)), private=True)
 
 
-@app.route('/<database_name>/hb/client/charge/<int:charge_id>/confirm',
+@app.route(
+    '/<database_name>/hb/client/charge/<%s:charge_id>/confirm' % ID_CONVERTER,
     methods=['POST'])
 @with_pool
 @with_transaction(readonly=False)

@@ -4,6 +4,8 @@
 import copy
 
 BASE = '/<database_name>/hb/api/v1'
+# Ids are the database's INTEGER (hb_marketplace.tools.MAX_ID)
+ID = {'type': 'integer', 'minimum': 1, 'maximum': 2 ** 31 - 1}
 
 ERROR_CODES = [
     'invalid_json', 'invalid_request', 'invalid_quantity', 'invalid_date',
@@ -13,6 +15,8 @@ ERROR_CODES = [
     'not_configured', 'wrong_code', 'too_many_attempts', 'code_expired',
     'already_confirmed', 'not_pending', 'cancel_window_passed',
     'already_refunded', 'not_found', 'unauthorized', 'unavailable',
+    'idempotency_key_reused', 'forbidden_origin', 'method_not_allowed',
+    'too_large', 'internal_error',
     ]
 
 
@@ -34,7 +38,7 @@ def _charge(description):
 
 CHARGE_ID = {
     'name': 'charge_id', 'in': 'path', 'required': True,
-    'schema': {'type': 'integer'},
+    'schema': ID,
     }
 
 DOCUMENT = {
@@ -64,9 +68,20 @@ DOCUMENT = {
                 'responses': {
                     '201': _charge("The charge was requested"),
                     '200': _charge("The charge of the same idempotency "
-                        "key (nothing charged again)"),
-                    '400': _error("Refused; nothing was reserved"),
+                        "key and the same request (nothing charged "
+                        "again)"),
+                    '400': _error("Refused; nothing was reserved "
+                        "(invalid_json also for a body nested deeper "
+                        "than 8 levels or a number longer than 32 "
+                        "characters)"),
                     '401': _error("Missing, unknown or revoked key"),
+                    '413': _error("The body is larger than the server "
+                        "accepts (too_large)"),
+                    '422': _error("The idempotency key was already used "
+                        "with another request: another mobile, service "
+                        "or quantity (idempotency_key_reused); nothing "
+                        "was charged. The same request with the same key "
+                        "answers 200 with the first charge"),
                     },
                 },
             'get': {
@@ -177,8 +192,8 @@ DOCUMENT = {
                             'type': 'object',
                             'required': ['service', 'quantity'],
                             'properties': {
-                                'service': {'type': 'integer',
-                                    'description': "Catalogue service id"},
+                                'service': dict(ID,
+                                    description="Catalogue service id"),
                                 'quantity': {'type': 'number',
                                     'exclusiveMinimum': True, 'minimum': 0,
                                     'multipleOf': 0.01},
@@ -243,12 +258,26 @@ DOCUMENT = {
     }
 
 
-# The database may be unreachable for a moment (restart, fail-over)
+# The database may be unreachable for a moment (restart, fail-over); a
+# request from another site's page (Origin) is refused; a method an
+# address does not take, and an error of the server, are answered with
+# the same error object
 for _path in DOCUMENT['paths'].values():
     for _operation in _path.values():
         _operation['responses']['503'] = _error(
             "The database is unavailable for a moment; nothing was done "
             "or, for a request, retry with the same idempotency key")
+        _operation['responses'].setdefault('403', _error(
+                "Sent from another site's page (forbidden_origin)"))
+        _operation['responses']['405'] = _error(
+            "The address does not take this method (method_not_allowed)")
+        _operation['responses']['500'] = _error(
+            "An error of the server (internal_error); nothing was done")
+        if _operation.get('requestBody') or 'confirm' in _operation.get(
+                'operationId', '').lower():
+            _operation['responses'].setdefault('413', _error(
+                    "The body is larger than the server accepts "
+                    "(too_large)"))
 
 
 def document(server_url):

@@ -34,6 +34,7 @@ from trytond.modules.hb_marketplace.portal import (
     provider_page,
     render,
 )
+from trytond.modules.hb_marketplace.tools import ID_CONVERTER, parse_id
 
 from .api import request_charge
 from .charge import error as charge_error
@@ -71,10 +72,8 @@ def voucher_page(func):
 
 
 def _int(value):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
+    "Return the record id (or number from 1) of a parameter, else None"
+    return parse_id(value)
 
 
 def _date(value):
@@ -235,7 +234,9 @@ def _charge_page(request, pool, session, language, charge, error=None,
         cancellable=_cancellable(pool, charge, now))
 
 
-@app.route(PROVIDER + '/terminal/<int:charge_id>', methods=['GET'])
+@app.route(
+    PROVIDER + '/terminal/<%s:charge_id>' % ID_CONVERTER,
+    methods=['GET'])
 @with_pool
 @with_transaction(readonly=False)
 @voucher_page
@@ -247,7 +248,9 @@ def terminal_charge(request, pool, session, language, charge_id):
     return _charge_page(request, pool, session, language, charge)
 
 
-@app.route(PROVIDER + '/terminal/<int:charge_id>/confirm', methods=['POST'])
+@app.route(
+    PROVIDER + '/terminal/<%s:charge_id>/confirm' % ID_CONVERTER,
+    methods=['POST'])
 @with_pool
 @with_transaction(readonly=False)
 @voucher_page
@@ -320,7 +323,9 @@ def charges(request, pool, session, language):
     return _charges_page(request, pool, session, language, message=message)
 
 
-@app.route(PROVIDER + '/charges/<int:charge_id>/cancel', methods=['POST'])
+@app.route(
+    PROVIDER + '/charges/<%s:charge_id>/cancel' % ID_CONVERTER,
+    methods=['POST'])
 @with_pool
 @with_transaction(readonly=False)
 @voucher_page
@@ -431,7 +436,9 @@ def keys(request, pool, session, language):
     return _keys_page(request, pool, session, language, message=message)
 
 
-@app.route(PROVIDER + '/keys/<int:key_id>/revoke', methods=['POST'])
+@app.route(
+    PROVIDER + '/keys/<%s:key_id>/revoke' % ID_CONVERTER,
+    methods=['POST'])
 @with_pool
 @with_transaction(readonly=False)
 @voucher_page

@@ -130,7 +130,7 @@ class ApiTestCase(RouteTestCase):
             path = rule.rule[len(BASE):]
             if path in {'/openapi.json', '/<path:rest>'}:
                 continue
-            path = re.sub(r'<(?:\w+:)?(\w+)>', r'{\1}', path)
+            path = re.sub(r'<(?:\w+(?:\([^)]*\))?:)?(\w+)>', r'{\1}', path)
             for method in rule.methods - {'HEAD', 'OPTIONS'}:
                 routes.add((path, method.lower()))
         documented = {(path, method)
@@ -176,10 +176,15 @@ class ApiTestCase(RouteTestCase):
             self.reserved(), (reserved + Decimal('70.00'), spent))
         code = self.code()
 
-        # The same key returns the first charge, nothing more reserved
-        response = self.post(client, 'charges', self.request_data('f1', quantity=3))
+        # The same key and request return the first charge, nothing more
+        # reserved; the same key with another request is refused (422)
+        response = self.post(client, 'charges', self.request_data('f1'))
         self.assertEqual(response.status_code, 200)
         self.assertEqual(response.json['id'], charge['id'])
+        response = self.post(client, 'charges', self.request_data('f1', quantity=3))
+        self.assertEqual(response.status_code, 422)
+        self.assertEqual(
+            response.json['error']['code'], 'idempotency_key_reused')
         self.assertEqual(
             self.reserved(), (reserved + Decimal('70.00'), spent))
 
