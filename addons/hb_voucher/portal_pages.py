@@ -360,12 +360,16 @@ def bill_payment(invoice):
         return 'paid'
     if invoice.state != 'posted':
         return 'pending'
-    payments = []
+    lines, payments = [], []
     for line in invoice.lines_to_pay:
         # a line netted with others: its payment is the balance line's
         while line.reconciliation and line.reconciliation.delegate_to:
             line = line.reconciliation.delegate_to
+        lines.append(line)
         payments.extend(line.payments)
+    if lines and all(line.reconciliation for line in lines):
+        # settled, the bill's state not yet updated (a queued task)
+        return 'paid'
     states = {p.state for p in payments}
     if states & {'submitted', 'approved', 'processing'}:
         return 'processing'
