@@ -813,6 +813,7 @@ def load_billing():
     company = Company(Transaction().context['company'])
     config = Configuration(1)
     if config.hb_payment_journal:
+        load_payment_clearing(config.hb_payment_journal)
         return
     bank_code, bic = BANKS[0]
     banks = Bank.search([('bic', '=', bic)], limit=1)
@@ -838,12 +839,38 @@ def load_billing():
         sepa_payable_flavor='pain.001.001.03',
         sepa_receivable_flavor='pain.008.001.02')
     journal.save()
+    load_payment_clearing(journal)
     config.hb_payment_journal = journal
     config.hb_invoice_post = True
     config.save()
     today, _, _ = demo_dates()
     if Charge.bill_providers(end_date=today - dt.timedelta(days=7)):
         Charge.pay_vendor_bills(date=today)
+
+
+def load_payment_clearing(journal):
+    """The clearing account and journal of the provider payments: with
+    them the payments the bank confirms settle the bills (posted daily)"""
+    if journal.clearing_account:
+        return
+    P = pool()
+    Account = P.get('account.account')
+    ModelData = P.get('ir.model.data')
+    company = journal.company
+    cash, = Account.search([
+            ('company', '=', company.id), ('type.assets', '=', True),
+            ('type.receivable', '=', False),
+            ('type.statement', '=', 'balance'),
+            ('party_required', '=', False), ('closed', '!=', True),
+            ], order=[('code', 'ASC'), ('id', 'ASC')], limit=1)
+    account = Account(
+        name="HB-maksut matkalla", code='1199', company=company,
+        type=cash.type, parent=cash.parent, reconcile=True)
+    account.save()
+    journal.clearing_account = account
+    journal.clearing_journal = ModelData.get_id('account', 'journal_cash')
+    journal.clearing_posting_delay = dt.timedelta(0)
+    journal.save()
 
 
 def load_ratings_and_gaps():

@@ -355,24 +355,33 @@ def charge_cancel(request, pool, session, language, charge_id):
 # The vendor bills
 
 def bill_payment(invoice):
-    """Return the payment status of the vendor bill: pending (not yet
-    posted), unpaid, processing (a payment is on its way), partly, paid or
-    cancelled"""
+    """Return the payment status of the vendor bill from its state and its
+    payments: pending (not yet posted), unpaid, processing (a payment is on
+    its way, not yet confirmed by the bank), partly (partly paid), failed
+    (its payment failed), paid or cancelled"""
     if invoice.state == 'cancelled':
         return 'cancelled'
     if invoice.state == 'paid':
         return 'paid'
     if invoice.state != 'posted':
         return 'pending'
-    to_pay = invoice.amount_to_pay
-    if to_pay <= 0:
-        return 'paid'
-    if to_pay < invoice.total_amount:
-        return 'partly'
+    lines, payments = [], []
     for line in invoice.lines_to_pay:
-        if any(p.state in {'approved', 'processing', 'succeeded'}
-                for p in getattr(line, 'payments', None) or []):
-            return 'processing'
+        # a line netted with others: its payment is the balance line's
+        while line.reconciliation and line.reconciliation.delegate_to:
+            line = line.reconciliation.delegate_to
+        lines.append(line)
+        payments.extend(line.payments)
+    if lines and all(line.reconciliation for line in lines):
+        # settled, the bill's state not yet updated (a queued task)
+        return 'paid'
+    states = {p.state for p in payments}
+    if states & {'submitted', 'approved', 'processing'}:
+        return 'processing'
+    if 'succeeded' in states:
+        return 'partly'
+    if 'failed' in states:
+        return 'failed'
     return 'unpaid'
 
 

@@ -5,7 +5,6 @@ keys) through trytond's WSGI application."""
 import datetime as dt
 import re
 from decimal import Decimal
-from types import SimpleNamespace
 
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
@@ -15,7 +14,6 @@ from trytond.transaction import Transaction
 
 from trytond.modules.hb_budget.tests.tools import temporary_hetu
 from trytond.modules.hb_marketplace.tests.tools import set_password
-from trytond.modules.hb_voucher.portal_pages import bill_payment
 
 from .tools import (
     create_budget,
@@ -547,28 +545,6 @@ class PortalTestCase(RouteTestCase):
         html = b.get(self.url('provider/bills')).get_data(as_text=True)
         self.assertNotIn('<th scope="row">%s</th>' % number, html)
         self.assertIn('Ei vielä laskuja.', html)
-
-    def test_bill_payment(self):
-        "The payment status of a bill"
-        def invoice(state, to_pay=Decimal(0), payments=()):
-            return SimpleNamespace(state=state, amount_to_pay=to_pay,
-                total_amount=Decimal('100.00'), lines_to_pay=[
-                    SimpleNamespace(payments=[
-                            SimpleNamespace(state=s) for s in payments])])
-        self.assertEqual(bill_payment(invoice('draft')), 'pending')
-        self.assertEqual(bill_payment(invoice('validated')), 'pending')
-        self.assertEqual(bill_payment(invoice('cancelled')), 'cancelled')
-        self.assertEqual(bill_payment(invoice('paid')), 'paid')
-        self.assertEqual(bill_payment(invoice('posted')), 'paid')
-        self.assertEqual(bill_payment(
-                invoice('posted', Decimal('40.00'))), 'partly')
-        self.assertEqual(bill_payment(
-                invoice('posted', Decimal('100.00'))), 'unpaid')
-        self.assertEqual(bill_payment(invoice(
-                    'posted', Decimal('100.00'), ['processing'])),
-            'processing')
-        self.assertEqual(bill_payment(invoice(
-                    'posted', Decimal('100.00'), ['failed'])), 'unpaid')
 
     def test_keys(self):
         "Create an API key (shown once), use it, revoke it"

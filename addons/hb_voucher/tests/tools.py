@@ -119,9 +119,33 @@ def setup_accounting(company, today=None):
         }
 
 
+def payment_clearing(company):
+    """Return the clearing account (payments sent, not yet on a bank
+    statement) and journal of the provider payments: with them the
+    payments the bank confirms settle the bills"""
+    pool = Pool()
+    Account = pool.get('account.account')
+    Journal = pool.get('account.journal')
+    ModelData = pool.get('ir.model.data')
+    cash, = Account.search([
+            ('code', '=', '1.1.1'), ('company', '=', company.id)], limit=1)
+    accounts = Account.search([
+            ('code', '=', '1.1.9'), ('company', '=', company.id)], limit=1)
+    if accounts:
+        account, = accounts
+    else:
+        account = Account(
+            name="Provider payments in transit", code='1.1.9',
+            company=company, type=cash.type, parent=cash.parent,
+            reconcile=True)
+        account.save()
+    return account, Journal(ModelData.get_id('account', 'journal_cash'))
+
+
 def setup_payment_journal(company):
     """Create the company's bank account and the SEPA payment journal
-    (pain.001.001.03) paying HB vendor bills; return the journal"""
+    (pain.001.001.03, with its payment clearing) paying HB vendor bills;
+    return the journal"""
     pool = Pool()
     Bank = pool.get('bank')
     BankAccount = pool.get('bank.account')
@@ -149,6 +173,8 @@ def setup_payment_journal(company):
         sepa_bank_account_number=account.numbers[0],
         sepa_payable_flavor='pain.001.001.03',
         sepa_receivable_flavor='pain.008.001.02')
+    journal.clearing_account, journal.clearing_journal = payment_clearing(
+        company)
     journal.save()
     config = Configuration(1)
     config.hb_payment_journal = journal
