@@ -38,7 +38,7 @@ if [ ! -f "$READY" ]; then
     # Progress: one line per module as trytond-admin loads it; the full log
     # is var/log/demo-init.log.
     TRYTONPASSFILE="$PASSFILE" "$VENV/bin/trytond-admin" -vv -d "$DB" \
-        -u "${MODULES[@]}" --activate-dependencies -l fi en \
+        -u "${MODULES[@]}" --activate-dependencies -l fi sv en \
         --email admin@hb-demo.invalid > "$VAR/log/demo-init.log" 2>&1 &
     admin_pid=$!
     tail -n +1 -f "$VAR/log/demo-init.log" --pid="$admin_pid" 2>/dev/null \
@@ -56,7 +56,7 @@ if [ ! -f "$READY" ]; then
     NEW_PASSWORD=1
 elif [ "$(cat "$READY")" != "$HASH" ]; then
     step "Module sources changed: updating the demo database"
-    "$VENV/bin/trytond-admin" -d "$DB" -u "${MODULES[@]}" --activate-dependencies -l fi en
+    "$VENV/bin/trytond-admin" -d "$DB" -u "${MODULES[@]}" --activate-dependencies -l fi sv en
     HB_DEMO_PORTAL_PASSWORD="$(cat "$PASSFILE")" \
         "$VENV/bin/python" "$ROOT/scripts/demo_data.py" "$DB"
     echo "$HASH" > "$READY"

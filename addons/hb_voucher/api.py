@@ -32,12 +32,14 @@ from trytond.wsgi import app
 from .exceptions import ChargeError
 from .openapi import BASE, document
 
-LANGUAGES = ('fi', 'en')
+LANGUAGES = ('fi', 'sv', 'en')
 MAX_LIST = 1000
 # Not from ir.message: the database is what is missing
 UNAVAILABLE = {
     'fi': "Palvelu ei ole hetkeen käytettävissä. Yritä pian uudelleen "
     "(veloituspyyntöä samalla idempotenssiavaimella).",
+    'sv': "Tjänsten är inte tillgänglig för tillfället. Försök snart igen "
+    "(en debiteringsbegäran med samma idempotensnyckel).",
     'en': "The service is unavailable for a moment. Try again shortly "
     "(a charge request with the same idempotency key).",
     }
