@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The demo command (make demo): installs what is needed, creates the SQLite
-# demo database with Finnish and English, activates the four HB modules,
+# demo database with Finnish, Swedish and English, activates the four HB modules,
 # loads the demo data and serves trytond with sao on http://127.0.0.1:8000.
 # A second run reuses everything and starts in seconds. Ctrl-C stops it.
 source "$(dirname "$0")/lib.sh"
@@ -29,7 +29,7 @@ ensure_sao
 
 HASH="$(sources_hash)"
 if [ ! -f "$READY" ]; then
-    step "Creating the demo database $DB_DIR/$DB.sqlite (Finnish and English; a few minutes)"
+    step "Creating the demo database $DB_DIR/$DB.sqlite (Finnish, Swedish and English; a few minutes)"
     rm -f "$DB_DIR/$DB.sqlite"
     touch "$DB_DIR/$DB.sqlite"
     umask 077
