@@ -29,7 +29,7 @@ SERVICES = [
         ('Ikkunanpesu', 'cleaning', Decimal('42.00')),
         ('Kodin apu', 'home_help', Decimal('38.00'))],
     [('Kotiateria', 'meals', Decimal('9.50')),
-        ('Juhla-ateria', 'meals', Decimal('16.00')),
+        ('Juhla-ateria', 'meals', Decimal('14.00')),
         ('Asiointiapu', 'escort', Decimal('30.00'))],
     [('Perussiivous', 'cleaning', Decimal('29.90')),
         ('Saattaja lääkäriin', 'escort', Decimal('33.00')),
