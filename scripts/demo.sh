@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The demo command (make demo): installs what is needed, creates the SQLite
-# demo database with Finnish and English, activates the four HB modules,
+# demo database with Finnish, Swedish and English, activates the four HB modules,
 # loads the demo data and serves trytond with sao on http://127.0.0.1:8000.
 # A second run reuses everything and starts in seconds. Ctrl-C stops it.
 source "$(dirname "$0")/lib.sh"
@@ -29,7 +29,7 @@ ensure_sao
 
 HASH="$(sources_hash)"
 if [ ! -f "$READY" ]; then
-    step "Creating the demo database $DB_DIR/$DB.sqlite (Finnish and English; a few minutes)"
+    step "Creating the demo database $DB_DIR/$DB.sqlite (Finnish, Swedish and English; a few minutes)"
     rm -f "$DB_DIR/$DB.sqlite"
     touch "$DB_DIR/$DB.sqlite"
     umask 077
@@ -38,7 +38,7 @@ if [ ! -f "$READY" ]; then
     # Progress: one line per module as trytond-admin loads it; the full log
     # is var/log/demo-init.log.
     TRYTONPASSFILE="$PASSFILE" "$VENV/bin/trytond-admin" -vv -d "$DB" \
-        -u "${MODULES[@]}" --activate-dependencies -l fi en \
+        -u "${MODULES[@]}" --activate-dependencies -l fi sv en \
         --email admin@hb-demo.invalid > "$VAR/log/demo-init.log" 2>&1 &
     admin_pid=$!
     tail -n +1 -f "$VAR/log/demo-init.log" --pid="$admin_pid" 2>/dev/null \
@@ -56,7 +56,7 @@ if [ ! -f "$READY" ]; then
     NEW_PASSWORD=1
 elif [ "$(cat "$READY")" != "$HASH" ]; then
     step "Module sources changed: updating the demo database"
-    "$VENV/bin/trytond-admin" -d "$DB" -u "${MODULES[@]}" --activate-dependencies -l fi en
+    "$VENV/bin/trytond-admin" -d "$DB" -u "${MODULES[@]}" --activate-dependencies -l fi sv en
     HB_DEMO_PORTAL_PASSWORD="$(cat "$PASSFILE")" \
         "$VENV/bin/python" "$ROOT/scripts/demo_data.py" "$DB"
     echo "$HASH" > "$READY"

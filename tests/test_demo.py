@@ -174,7 +174,8 @@ class DemoCommandTestCase(unittest.TestCase):
         languages = self.rpc('model.ir.lang.search_read',
             [('translatable', '=', True)], 0, None, None, ['code'], {},
             session=session)
-        self.assertEqual({lang['code'] for lang in languages}, {'fi', 'en'})
+        self.assertEqual(
+            {lang['code'] for lang in languages}, {'fi', 'sv', 'en'})
         self.assertIn(
             "Henkilökohtainen budjetti", self.top_menus(session, 'fi'))
         self.assertIn("Personal Budgets", self.top_menus(session, 'en'))

@@ -549,7 +549,8 @@ class Application(Workflow, ModelSQL, ModelView):
 
     def send_email(self, kind):
         "Send the applicant the email of kind (received, approved...)"
-        language = self.language if self.language in {'fi', 'en'} else 'fi'
+        language = self.language if self.language in {
+            'fi', 'sv', 'en'} else 'fi'
         with Transaction().set_context(language=language):
             variables = {
                 'name': self.name,

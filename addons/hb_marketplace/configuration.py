@@ -1,5 +1,6 @@
 # This file is part of the HB (henkilökohtainen budjetti) modules for Tryton.
 # Licensed under the GNU GPL v3 or later; see LICENSE at the repository root.
+from trytond.i18n import gettext
 from trytond.model import fields
 from trytond.pool import PoolMeta
 
@@ -36,6 +37,28 @@ class Configuration(metaclass=PoolMeta):
         help="Minutes of inactivity after which a provider portal "
         "session ends.")
 
+    hb_area_name = fields.Char(
+        "Wellbeing Area Name", translate=True,
+        help="The name shown with the logo at the top of every public "
+        "page. Empty: the company's name.")
+    hb_logo = fields.Binary(
+        "Logo", file_id='hb_logo_id',
+        help="The wellbeing area's logo on every public page "
+        "(PNG, JPEG or SVG, about 50 pixels high).")
+    hb_logo_id = fields.Char("Logo ID", readonly=True)
+    hb_accessibility = fields.Text(
+        "Accessibility Statement", translate=True,
+        help="The accessibility statement (saavutettavuusseloste) of the "
+        "public pages. Empty: the built-in text.")
+    hb_privacy = fields.Text(
+        "Privacy Notice", translate=True,
+        help="The privacy notice (tietosuojaseloste) of the public pages. "
+        "Empty: the built-in text.")
+    hb_contact = fields.Text(
+        "Contact Information", translate=True,
+        help="How clients and providers reach the wellbeing area, shown "
+        "on the contact page. Empty: the built-in text.")
+
     @classmethod
     def default_hb_contract_months(cls):
         return 36
@@ -47,3 +70,10 @@ class Configuration(metaclass=PoolMeta):
     def get_hb_portal_timeout(self):
         "Return the portal session timeout in seconds"
         return (self.hb_portal_timeout or 60) * 60
+
+    def get_hb_page_text(self, name):
+        """Return the text of the public page name (rulebook,
+        accessibility, privacy, contact): the settings' text in the
+        context language, else the built-in one"""
+        return getattr(self, 'hb_' + name) or gettext(
+            'hb_marketplace.msg_page_%s_default' % name)

@@ -294,7 +294,7 @@ class Contract(Workflow, ModelSQL, ModelView):
         if not emails:
             return
         lang = self.provider.lang.code if self.provider.lang else 'fi'
-        language = lang if lang in {'fi', 'en'} else 'fi'
+        language = lang if lang in {'fi', 'sv', 'en'} else 'fi'
         with Transaction().set_context(language=language):
             variables = {
                 'contract': self.number or '',

@@ -55,6 +55,6 @@ def password_url(web_user, language='fi'):
     query = urlencode({
             'email': web_user.email,
             'token': web_user.reset_password_token,
-            'lang': language if language in {'fi', 'en'} else 'fi',
+            'lang': language if language in {'fi', 'sv', 'en'} else 'fi',
             })
     return '%s/%s/hb/provider/password?%s' % (base, database, query)

@@ -53,7 +53,10 @@ from trytond.protocols.wrappers import (
 )
 from trytond.transaction import Transaction, TransactionError
 
-LANGUAGES = ('fi', 'en')
+LANGUAGES = ('fi', 'sv', 'en')
+# The languages whose numbers and dates are written the Finnish way
+# (Finland-Swedish as Finnish: 1\u00a0234,50\u00a0€, 1.12.2026)
+NORDIC = {'fi', 'sv'}
 DEFAULT_LANGUAGE = 'fi'
 SESSION_COOKIE = 'hb_provider_session'
 CSRF_COOKIE = 'hb_csrf'
@@ -192,6 +195,74 @@ def secure(response, private=False):
     return response
 
 
+class Formatter:
+    """The numbers, money and dates of a page in its language: one
+    formatter per language, used by every template (number, money, day,
+    quantity)"""
+
+    def __init__(self, language):
+        self.language = language
+        self.nordic = language in NORDIC
+
+    def number(self, value, digits=1):
+        "Return value with digits decimals (3,5 in Finnish and Swedish)"
+        if value is None:
+            return ''
+        text = '{:,.{digits}f}'.format(value, digits=digits)
+        if self.nordic:
+            return text.replace(',', '\u00a0').replace('.', ',')
+        return text
+
+    def money(self, value):
+        "Return the amount in euros (1\u00a0234,50\u00a0€; €1,234.50)"
+        if value is None:
+            return ''
+        text = self.number(value, 2)
+        if self.nordic:
+            return text + '\u00a0€'
+        return '€' + text
+
+    def quantity(self, value):
+        "Return a quantity with the decimals it has (1,5)"
+        if value is None:
+            return ''
+        text = format(value.normalize(), 'f')
+        return text.replace('.', ',') if self.nordic else text
+
+    def day(self, value):
+        "Return the date (1.12.2026 in Finnish and Swedish, ISO in English)"
+        if value is None:
+            return ''
+        if isinstance(value, datetime.datetime):
+            value = value.date()
+        if self.nordic:
+            return '%d.%d.%d' % (value.day, value.month, value.year)
+        return value.isoformat()
+
+
+def site_settings(language):
+    """Return the wellbeing area's name, whether it has a logo and the
+    texts of the settings for the header and footer of every page"""
+    database = Transaction().database
+    settings = {'name': None, 'logo': False}
+    if database is None:
+        return settings
+    pool = Pool(database.name)
+    if not module_activated(pool):
+        return settings
+    Configuration = pool.get('hb.configuration')
+    with Transaction().set_context(language=language):
+        configuration = Configuration(1)
+        settings['name'] = configuration.hb_area_name
+        settings['logo'] = bool(configuration.hb_logo_id)
+        if not settings['name']:
+            company = Transaction().context.get('company')
+            if company:
+                Company = pool.get('company.company')
+                settings['name'] = Company(company).rec_name
+    return settings
+
+
 def render(request, template_name, language, status=HTTPStatus.OK,
         private=False, session=None, csrf_token=None, **context):
     "Render the jinja2 template into an HTML response with the headers"
@@ -214,19 +285,19 @@ def render(request, template_name, language, status=HTTPStatus.OK,
 
     translate = Translator(language)
 
-    def money(value):
-        if value is None:
-            return ''
-        text = '{:,.2f}'.format(value)
-        if language == 'fi':
-            return text.replace(',', '\u00a0').replace('.', ',') + '\u00a0€'
-        return '€' + text
+    formats = Formatter(language)
 
+    # The formats of the language, unless the page gives its own
+    values = {
+        'money': formats.money, 'number': formats.number,
+        'day': formats.day, 'quantity': formats.quantity,
+        }
+    values.update(context)
     body = template.render(
         _=translate, lang=language, languages=LANGUAGES,
         url=url, base=base_path(request), switch_language=switch_language,
         csrf_field=csrf_field, session=session, navigation=navigation(),
-        money=money, request_path=request.path, **context)
+        site=site_settings(language), request_path=request.path, **values)
     response = Response(
         body, status=status, content_type='text/html; charset=utf-8')
     return secure(response, private=private or session is not None)

@@ -87,9 +87,8 @@ def _catalogue_services(pool, municipality, customer_group, category, sort,
         page):
     """Return the number of services found, the number of pages, the page
     shown (page, or the last one beyond it), its services (dictionaries of
-    the fields shown), them grouped by category (pairs of category and
-    services: the categories by name, the services in sort order), their
-    prices and their ratings"""
+    the fields shown, in sort order across the page), their prices and
+    their ratings"""
     Template = pool.get('product.template')
     count, ids = Template.hb_catalogue_page(
         municipality, customer_group, category, sort=sort,
@@ -103,20 +102,14 @@ def _catalogue_services(pool, municipality, customer_group, category, sort,
     # Only what the page shows, read for its services at once
     rows = {r['id']: r for r in Template.read(ids, [
                 'name', 'hb_unit', 'hb_languages', 'hb_category',
-                'hb_category.rec_name', 'hb_provider.name'])}
+                'hb_category.rec_name', 'hb_provider.name',
+                'hb_municipalities.name'])}
     services = [rows[i] for i in ids]
     templates = Template.browse(ids)
     prices = Template.hb_list_prices(templates)
     ratings = Template.get_hb_rating(
         templates, ['hb_rating', 'hb_rating_count'])
-    categories = {s['hb_category']: s['hb_category.'] for s in services}
-    groups = OrderedDict((c['id'], (c, [])) for c in sorted(
-            categories.values(),
-            key=lambda c: (c['rec_name'].lower(), c['id'])))
-    for service in services:
-        groups[service['hb_category']][1].append(service)
-    return (count, pages, page, services, list(groups.values()), prices,
-        ratings)
+    return count, pages, page, services, prices, ratings
 
 
 def _browse_active(Model, id_):
@@ -153,10 +146,10 @@ def catalogue(request, pool, language):
     if page is None:
         return portal.render_error(
             request, language, HTTPStatus.BAD_REQUEST, 'msg_page_bad_page')
-    count, pages, services, groups, gap = 0, 1, [], [], None
+    count, pages, services, gap = 0, 1, [], None
     prices, ratings = {}, {}
     if municipality and customer_group:
-        (count, pages, page, services, groups, prices, ratings
+        (count, pages, page, services, prices, ratings
             ) = _catalogue_services(
             pool, municipality, customer_group, category, sort, page)
         if not count:
@@ -168,7 +161,7 @@ def catalogue(request, pool, language):
         categories=Category.search([]),
         municipality=municipality, customer_group=customer_group,
         category=category, sort=sort, sorts=SORTS, services=services,
-        groups=groups, gap=gap, max_compare=MAX_COMPARE,
+        gap=gap, max_compare=MAX_COMPARE,
         count=count, page=page, pages=pages, page_size=PAGE_SIZE,
         prices=prices, ratings=ratings,
         error=request.args.get('error'))
@@ -227,6 +220,56 @@ def catalogue_compare(request, pool, language):
         return _not_found(request, language)
     return render(request, 'compare.html', language,
         services=services, back=back, error=None)
+
+
+# The pages of the settings' texts (linked from every page's footer) and
+# the logo
+
+INFO_PAGES = ['rulebook', 'accessibility', 'privacy', 'contact']
+LOGO_TYPES = [
+    (b'\x89PNG\r\n\x1a\n', 'image/png'),
+    (b'\xff\xd8\xff', 'image/jpeg'),
+    (b'GIF8', 'image/gif'),
+    ]
+
+
+def _logo_type(data):
+    "Return the content type of the logo image data, None if unknown"
+    for magic, content_type in LOGO_TYPES:
+        if data.startswith(magic):
+            return content_type
+    head = data[:512].lstrip().lower()
+    if head.startswith((b'<svg', b'<?xml')) and b'<svg' in data[:4096]:
+        return 'image/svg+xml'
+
+
+@app.route('/<database_name>/hb/info/<name>', methods=['GET'])
+@with_pool
+@with_transaction()
+@public_page
+def info(request, pool, language, name):
+    "The rulebook, accessibility statement, privacy notice, contact page"
+    Configuration = pool.get('hb.configuration')
+    if name not in INFO_PAGES:
+        return _not_found(request, language)
+    return render(request, 'info.html', language, name=name,
+        text=Configuration(1).get_hb_page_text(name))
+
+
+@app.route('/<database_name>/hb/logo', methods=['GET'])
+@with_pool
+@with_transaction()
+@public_page
+def logo(request, pool, language):
+    "The wellbeing area's logo of the settings"
+    Configuration = pool.get('hb.configuration')
+    data = Configuration(1).hb_logo
+    content_type = _logo_type(bytes(data)) if data else None
+    if not content_type:
+        return _not_found(request, language)
+    response = Response(bytes(data), content_type=content_type)
+    response.headers['Cache-Control'] = 'public, max-age=300'
+    return portal.secure(response)
 
 
 # The online application
@@ -370,7 +413,7 @@ def apply(request, pool, language):
         customer_groups=CustomerGroup.search([]),
         categories=Category.search([]),
         attachment_kinds=ATTACHMENT_KINDS,
-        rulebook=Configuration(1).hb_rulebook)
+        rulebook=Configuration(1).get_hb_page_text('rulebook'))
     return portal.set_anonymous_csrf_cookie(request, response, token)
 
 

@@ -40,7 +40,7 @@ from trytond.modules.hb_marketplace.tools import ID_CONVERTER, MAX_ID
 from .exceptions import ChargeError
 from .openapi import BASE, document
 
-LANGUAGES = ('fi', 'en')
+LANGUAGES = ('fi', 'sv', 'en')
 MAX_LIST = 1000
 # A request body nests 3 levels (object, lines, line): deeper is refused,
 # as is a number written with more characters than any quantity or id
@@ -60,6 +60,8 @@ STATUS_CODES = {
 UNAVAILABLE = {
     'fi': "Palvelu ei ole hetkeen käytettävissä. Yritä pian uudelleen "
     "(veloituspyyntöä samalla idempotenssiavaimella).",
+    'sv': "Tjänsten är inte tillgänglig för tillfället. Försök snart igen "
+    "(en debiteringsbegäran med samma idempotensnyckel).",
     'en': "The service is unavailable for a moment. Try again shortly "
     "(a charge request with the same idempotency key).",
     }

@@ -557,11 +557,11 @@ class Charge(AccessLogMixin, Workflow, ModelSQL, ModelView):
         with without_check_access():
             lang, = Party.read([party.id], ['lang.code'])
         code = (lang.get('lang.') or {}).get('code')
-        return code if code in {'fi', 'en'} else 'fi'
+        return code if code in {'fi', 'sv', 'en'} else 'fi'
 
     def _format_amount(self, language):
         text = '{:,.2f}'.format(self.amount)
-        if language == 'fi':
+        if language in {'fi', 'sv'}:
             return text.replace(',', '\u00a0').replace('.', ',') + ' €'
         return '€' + text
 

@@ -84,23 +84,12 @@ def _date(value):
 
 def _day(language):
     "Return the function formatting a date in language"
-    def day(value):
-        if value is None:
-            return ''
-        if isinstance(value, dt.datetime):
-            value = value.date()
-        if language == 'fi':
-            return '%d.%d.%d' % (value.day, value.month, value.year)
-        return value.isoformat()
-    return day
+    return portal.Formatter(language).day
 
 
 def _quantity(language):
     "Return the function formatting a quantity in language"
-    def quantity(value):
-        text = format(value.normalize(), 'f')
-        return text.replace('.', ',') if language == 'fi' else text
-    return quantity
+    return portal.Formatter(language).quantity
 
 
 def _page(request, template, language, session, **context):

@@ -183,13 +183,13 @@ class ClientPageTestCase(RouteTestCase):
             charge = Charge(charge_id)
             budget = Budget(self.budget_id)
             line, = charge.lines
-            return [charge.number, charge.date.strftime('%d.%m.%Y'),
+            return [charge.number, charge.date.isoformat(),
                 charge.provider.rec_name,
                 '%s × %s' % (line.product.template.name, line.quantity),
                 '%s (%s)' % (line.product.template.name,
                     charge.provider.rec_name),
-                budget.start_date.strftime('%d.%m.%Y'),
-                budget.end_date.strftime('%d.%m.%Y'),
+                budget.start_date.isoformat(),
+                budget.end_date.isoformat(),
                 ] + [line.category.rec_name for line in budget.lines]
         for value in self.run_pool(shown):
             self.assertIn(html.escape(value), text)
