@@ -196,6 +196,10 @@ class Charge(AccessLogMixin, Workflow, ModelSQL, ModelView):
                 Index(t, (t.provider, Index.Range()),
                     where=(t.state.in_(['captured', 'cancelled'])
                         & (t.invoice_line == Null))),
+                # the unconfirmed requests of a number (issue 15's limit)
+                Index(t, (t.mobile, Index.Equality()),
+                    (t.create_date, Index.Range()),
+                    where=(t.kind == 'charge') & (t.captured_at == Null)),
                 })
         cls._order = [('id', 'DESC')]
         cls._transitions |= {
@@ -381,6 +385,21 @@ class Charge(AccessLogMixin, Workflow, ModelSQL, ModelView):
         return charges[0] if charges else None
 
     @classmethod
+    def check_unconfirmed(cls, number, config):
+        """Refuse a new request (and its code by SMS) when the number has
+        the settings' limit of requests left unconfirmed in the window: a
+        terminal re-requesting codes cannot flood the phone"""
+        since = cls._now() - dt.timedelta(
+            minutes=config.hb_charge_code_window)
+        if cls.search([
+                    ('mobile', '=', number),
+                    ('kind', '=', 'charge'),
+                    ('captured_at', '=', None),
+                    ('create_date', '>=', since),
+                    ], count=True) >= config.hb_charge_code_limit:
+            raise error('too_many_codes', status=429)
+
+    @classmethod
     def _budget_line(cls, budget, category):
         "Return the line of budget for category or its nearest parent"
         lines = {line.category: line for line in budget.lines}
@@ -472,6 +491,9 @@ class Charge(AccessLogMixin, Workflow, ModelSQL, ModelView):
             raise error('not_configured')
 
         cls._lock_budget_lines(lines)
+        # counted once the budget is locked: requests at once see the
+        # ones committed before them
+        cls.check_unconfirmed(normalize_mobile(mobile), config)
         code = '%0*d' % (CODE_DIGITS, secrets.randbelow(10 ** CODE_DIGITS))
         salt = secrets.token_hex(8)
         charge = cls(

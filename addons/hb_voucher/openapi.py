@@ -13,6 +13,7 @@ ERROR_CODES = [
     'not_configured', 'wrong_code', 'too_many_attempts', 'code_expired',
     'already_confirmed', 'not_pending', 'cancel_window_passed',
     'already_refunded', 'not_found', 'unauthorized', 'unavailable',
+    'too_many_codes',
     ]
 
 
@@ -67,6 +68,9 @@ DOCUMENT = {
                         "key (nothing charged again)"),
                     '400': _error("Refused; nothing was reserved"),
                     '401': _error("Missing, unknown or revoked key"),
+                    '429': _error("Too many requests of the number left "
+                        "unconfirmed (too_many_codes); nothing was "
+                        "reserved or sent"),
                     },
                 },
             'get': {
