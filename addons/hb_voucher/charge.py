@@ -153,6 +153,9 @@ class Charge(AccessLogMixin, Workflow, ModelSQL, ModelView):
     expires_at = fields.Timestamp("Expires At", readonly=True)
     captured_at = fields.Timestamp("Captured At", readonly=True)
     cancelled_at = fields.Timestamp("Cancelled At", readonly=True)
+    refused = fields.Boolean("Refused by the Client", readonly=True,
+        help="The client (or their representative) refused the request "
+        "on their page.")
     sale = fields.Many2One(
         'sale.point.sale', "Sale", readonly=True, ondelete='RESTRICT')
     posted = fields.Function(
@@ -589,6 +592,8 @@ class Charge(AccessLogMixin, Workflow, ModelSQL, ModelView):
         charge = cls(int(charge))
         if charge.state == 'captured':
             raise error('already_confirmed', status=409)
+        if charge.refused:
+            raise error('refused', status=409)
         if charge.state != 'requested':
             raise error('not_pending', status=409)
         now = cls._now()
@@ -606,6 +611,22 @@ class Charge(AccessLogMixin, Workflow, ModelSQL, ModelView):
                 left=config.hb_code_attempts - charge.attempts)
         charge._update_budget('capture')
         cls._capture([charge])
+        return charge
+
+    @classmethod
+    def refuse(cls, charge):
+        """Refuse the requested charge for the client (on their page):
+        the reservation is released and the request cancelled, marked
+        refused for the terminal. Return the charge."""
+        cls._lock_rows([int(charge)])
+        charge = cls(int(charge))
+        if charge.kind != 'charge' or charge.state != 'requested':
+            raise error('not_pending', status=409)
+        if charge.expires_at and charge.expires_at < cls._now():
+            cls._expire([charge])
+            raise error('code_expired', persist=True, status=409)
+        charge.refused = True
+        cls._cancel_requested([charge])
         return charge
 
     @classmethod

@@ -312,6 +312,7 @@ def _home(request, pool, login, language, error=None, message=None,
 def client_home(request, pool, login, language):
     message = {
         'confirmed': 'msg_client_charge_confirmed',
+        'refused': 'msg_client_charge_refused',
         'rated': 'msg_client_rated',
         'gap': 'msg_client_gap_reported',
         }.get(request.args.get('done'))
@@ -357,6 +358,35 @@ def client_confirm(request, pool, login, language, charge_id):
         return _home(request, pool, login, language, error=exception.message,
             status=HTTPStatus.BAD_REQUEST)
     return _done(request, language, 'confirmed')
+
+
+@app.route('/<database_name>/hb/client/charge/<int:charge_id>/refuse',
+    methods=['POST'])
+@with_pool
+@with_transaction(readonly=False)
+@client_page
+def client_refuse(request, pool, login, language, charge_id):
+    """Refuse a pending charge: the hold is released and the terminal
+    sees the request refused (who may confirm charges may refuse them)"""
+    Charge = pool.get('hb.charge')
+    if not login.may_confirm_charges:
+        return portal.render_error(request, language, HTTPStatus.FORBIDDEN,
+            'hb_voucher.msg_client_not_allowed')
+    charges = Charge.search([
+            ('id', '=', charge_id),
+            ('client', '=', login.client.id),
+            ], limit=1)
+    if not charges:
+        return portal.render_error(request, language, HTTPStatus.NOT_FOUND,
+            'msg_page_not_found')
+    try:
+        Charge.refuse(charges[0])
+    except ChargeError as exception:
+        if not exception.persist:
+            portal.rollback()
+        return _home(request, pool, login, language, error=exception.message,
+            status=exception.status)
+    return _done(request, language, 'refused')
 
 
 @app.route('/<database_name>/hb/client/rate', methods=['POST'])

@@ -13,7 +13,7 @@ ERROR_CODES = [
     'not_configured', 'wrong_code', 'too_many_attempts', 'code_expired',
     'already_confirmed', 'not_pending', 'cancel_window_passed',
     'already_refunded', 'not_found', 'unauthorized', 'unavailable',
-    'too_many_codes',
+    'too_many_codes', 'refused',
     ]
 
 
@@ -215,6 +215,9 @@ DOCUMENT = {
                         'format': 'date-time', 'nullable': True},
                     'posted': {'type': 'boolean'},
                     'billed': {'type': 'boolean'},
+                    'refused': {'type': 'boolean',
+                        'description': "The client refused the request "
+                        "on their page (state cancelled)"},
                     'lines': {'type': 'array', 'items': {
                             'type': 'object',
                             'properties': {
