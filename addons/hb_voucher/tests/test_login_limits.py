@@ -5,6 +5,7 @@ point-of-sale charge flow cannot flood a phone with SMS, a stranger's
 wrong codes do not lock the client out, and the send-code step answers
 a known number exactly as an unknown one, in the same time."""
 import json
+import logging
 import re
 import statistics
 import time
@@ -225,6 +226,60 @@ class LoginLimitsTestCase(RouteTestCase):
             'median %.1f ms (known) vs %.1f ms (unknown)' % (
                 known * 1000, unknown * 1000))
         self.assertGreaterEqual(min(known, unknown), 0.08)
+
+    def statements(self, mobile):
+        """Return the SQL statements (literals masked) of sending a code
+        to mobile, without the SMS backend's own"""
+        captured = []
+        logger = logging.getLogger('trytond.backend.postgresql.database')
+
+        class Handler(logging.Handler):
+            def emit(self, record):
+                captured.append(record.getMessage())
+
+        def run():
+            pool = Pool()
+            Login = pool.get('hb.client.login')
+            del captured[:]  # the transaction restarts to lock the table
+            connection = Transaction().connection
+            trace = getattr(connection, 'set_trace_callback', None)
+            if trace:  # SQLite
+                trace(captured.append)
+            try:
+                with Transaction().set_context(
+                        _request={'remote_addr': '192.0.2.77'}):
+                    Login.send_code(mobile, 'en', 'the-attempt')
+            finally:
+                if trace:
+                    trace(None)
+        handler = Handler(logging.DEBUG)
+        level = logger.level
+        logger.addHandler(handler)
+        logger.setLevel(logging.DEBUG)
+        try:
+            run_in_transaction(run, user=0)
+        finally:
+            logger.removeHandler(handler)
+            logger.setLevel(level)
+        masked = [re.sub(r"'[^']*'|\bNULL\b|\b\d+(\.\d+)?\b", '?', s)
+            for s in captured if 'hb_sms_message' not in s
+            # Tryton's caches (triggers, models) fill when they are cold
+            and 'FROM "ir_' not in s]
+        self.assertTrue(masked, 'no statement seen')
+        return masked
+
+    def test_known_unknown_same_statements(self):
+        """Sending a code to a known and to an unknown number runs the
+        same SQL statements, but for the SMS outbox's INSERT (and the
+        reads filling Tryton's own caches)"""
+        self.configure(hb_login_code_interval=0, hb_login_code_limit=1000,
+            hb_login_ip_limit=10000, hb_login_answer_time=0)
+        for mobile in [UNKNOWN, MOBILE_TIMING]:  # Tryton's caches warmed
+            self.statements(mobile)
+        for _ in range(2):  # a first code and a resend
+            known = self.statements(MOBILE_TIMING)
+            unknown = self.statements(UNKNOWN)
+            self.assertEqual(known, unknown)
 
     def api(self, path, data):
         return self.client().post('/%s/hb/api/v1/%s' % (DB_NAME, path),
