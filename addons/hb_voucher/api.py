@@ -305,7 +305,7 @@ def charge_data(charge):
             'number', 'kind', 'state', 'date', 'client', 'amount',
             'company.currency.code', 'refunded_amount',
             'idempotency_key', 'origin', 'expires_at', 'captured_at',
-            'cancelled_at', 'posted', 'invoice_line'])
+            'cancelled_at', 'posted', 'invoice_line', 'refused'])
     client, = Party.read([values['client']], ['name', 'code'])
     lines = Line.search_read([('charge', '=', values['id'])],
         fields_names=['product', 'quantity', 'unit_price', 'amount'])
@@ -334,6 +334,7 @@ def charge_data(charge):
         'captured_at': _timestamp(values['captured_at']),
         'cancelled_at': _timestamp(values['cancelled_at']),
         'posted': values['posted'],
+        'refused': bool(values['refused']),
         'billed': bool(values['invoice_line']),
         'lines': [{
                 'service': line['product'],

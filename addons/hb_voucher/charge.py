@@ -158,6 +158,9 @@ class Charge(AccessLogMixin, Workflow, ModelSQL, ModelView):
     expires_at = fields.Timestamp("Expires At", readonly=True)
     captured_at = fields.Timestamp("Captured At", readonly=True)
     cancelled_at = fields.Timestamp("Cancelled At", readonly=True)
+    refused = fields.Boolean("Refused by the Client", readonly=True,
+        help="The client (or their representative) refused the request "
+        "on their page.")
     sale = fields.Many2One(
         'sale.point.sale', "Sale", readonly=True, ondelete='RESTRICT')
     posted = fields.Function(
@@ -201,6 +204,10 @@ class Charge(AccessLogMixin, Workflow, ModelSQL, ModelView):
                 Index(t, (t.provider, Index.Range()),
                     where=(t.state.in_(['captured', 'cancelled'])
                         & (t.invoice_line == Null))),
+                # the unconfirmed requests of a number (issue 15's limit)
+                Index(t, (t.mobile, Index.Equality()),
+                    (t.create_date, Index.Range()),
+                    where=(t.kind == 'charge') & (t.captured_at == Null)),
                 })
         cls._order = [('id', 'DESC')]
         cls._transitions |= {
@@ -416,6 +423,21 @@ class Charge(AccessLogMixin, Workflow, ModelSQL, ModelView):
                 key=self.idempotency_key)
 
     @classmethod
+    def check_unconfirmed(cls, number, config):
+        """Refuse a new request (and its code by SMS) when the number has
+        the settings' limit of requests left unconfirmed in the window: a
+        terminal re-requesting codes cannot flood the phone"""
+        since = cls._now() - dt.timedelta(
+            minutes=config.hb_charge_code_window)
+        if cls.search([
+                    ('mobile', '=', number),
+                    ('kind', '=', 'charge'),
+                    ('captured_at', '=', None),
+                    ('create_date', '>=', since),
+                    ], count=True) >= config.hb_charge_code_limit:
+            raise error('too_many_codes', status=429)
+
+    @classmethod
     def _budget_line(cls, budget, category):
         "Return the line of budget for category or its nearest parent"
         lines = {line.category: line for line in budget.lines}
@@ -508,6 +530,9 @@ class Charge(AccessLogMixin, Workflow, ModelSQL, ModelView):
             raise error('not_configured')
 
         cls._lock_budget_lines(lines)
+        # counted once the budget is locked: requests at once see the
+        # ones committed before them
+        cls.check_unconfirmed(normalize_mobile(mobile), config)
         code = '%0*d' % (CODE_DIGITS, secrets.randbelow(10 ** CODE_DIGITS))
         salt = secrets.token_hex(8)
         charge = cls(
@@ -605,6 +630,8 @@ class Charge(AccessLogMixin, Workflow, ModelSQL, ModelView):
         charge = cls(int(charge))
         if charge.state == 'captured':
             raise error('already_confirmed', status=409)
+        if charge.refused:
+            raise error('refused', status=409)
         if charge.state != 'requested':
             raise error('not_pending', status=409)
         now = cls._now()
@@ -622,6 +649,22 @@ class Charge(AccessLogMixin, Workflow, ModelSQL, ModelView):
                 left=config.hb_code_attempts - charge.attempts)
         charge._update_budget('capture')
         cls._capture([charge])
+        return charge
+
+    @classmethod
+    def refuse(cls, charge):
+        """Refuse the requested charge for the client (on their page):
+        the reservation is released and the request cancelled, marked
+        refused for the terminal. Return the charge."""
+        cls._lock_rows([int(charge)])
+        charge = cls(int(charge))
+        if charge.kind != 'charge' or charge.state != 'requested':
+            raise error('not_pending', status=409)
+        if charge.expires_at and charge.expires_at < cls._now():
+            cls._expire([charge])
+            raise error('code_expired', persist=True, status=409)
+        charge.refused = True
+        cls._cancel_requested([charge])
         return charge
 
     @classmethod

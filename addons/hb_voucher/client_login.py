@@ -14,6 +14,7 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
+import time
 
 from trytond.config import config
 from trytond.exceptions import RateLimitException
@@ -49,8 +50,9 @@ class ClientLogin(ModelSQL, ModelView):
 
     mobile = fields.Char("Mobile", required=True, readonly=True)
     client = fields.Many2One(
-        'party.party', "Client", required=True, readonly=True,
-        ondelete='CASCADE')
+        'party.party', "Client", readonly=True, ondelete='CASCADE',
+        help="Empty when no one may log in with the number: the request "
+        "is recorded for the limits, and no code is sent.")
     representative = fields.Many2One(
         'hb.client.representative', "Representative", readonly=True,
         ondelete='CASCADE',
@@ -61,6 +63,11 @@ class ClientLogin(ModelSQL, ModelView):
     attempts = fields.Integer("Wrong Codes", readonly=True)
     session_hash = fields.Char("Session Hash", readonly=True)
     last_seen = fields.Timestamp("Last Seen", readonly=True)
+    attempt_hash = fields.Char("Attempt Hash", readonly=True,
+        help="The hash of the secret of the browser that asked the code: "
+        "the code is good only there.")
+    ip_network = fields.Char("IP Network", readonly=True,
+        help="The network address the code was asked from.")
 
     @classmethod
     def __setup__(cls):
@@ -70,6 +77,10 @@ class ClientLogin(ModelSQL, ModelView):
                 Index(t, (t.session_hash, Index.Equality())),
                 Index(t, (t.mobile, Index.Equality()),
                     (t.state, Index.Equality())),
+                Index(t, (t.mobile, Index.Equality()),
+                    (t.create_date, Index.Range())),
+                Index(t, (t.ip_network, Index.Equality()),
+                    (t.create_date, Index.Range())),
                 })
         cls._order = [('create_date', 'DESC'), ('id', 'DESC')]
 
@@ -136,37 +147,111 @@ class ClientLogin(ModelSQL, ModelView):
         return None
 
     @classmethod
+    def _remote_network(cls):
+        "The network of the request's address (as [session] groups it)"
+        _, network = Transaction().remote_address()
+        return str(network) if network else None
+
+    @classmethod
+    def _attempt_hash(cls, attempt):
+        "The hash binding a login attempt to the browser that made it"
+        return _digest('hb-client-attempt:%s' % attempt) if attempt else None
+
+    @classmethod
     def _attempt_key(cls, mobile):
-        return 'hb-client:%s' % mobile
+        # Wrong codes are counted per number and network address: a
+        # stranger's guesses lock the stranger, not the client
+        return 'hb-client:%s@%s' % (mobile, cls._remote_network() or '')
 
     @classmethod
     def check_rate(cls, mobile):
         """Raise RateLimitException when the number had too many failed
-        codes recently (web_user's own counter, [session] max_attempt)"""
+        codes recently from the request's address (web_user's own counter,
+        [session] max_attempt and max_attempt_ip_network)"""
         pool = Pool()
         Attempt = pool.get('web.user.authenticate.attempt')
         if Attempt.count(cls._attempt_key(mobile)) >= config.getint(
                 'session', 'max_attempt', default=5):
             raise RateLimitException()
+        if Attempt.count_ip() > config.getint(
+                'session', 'max_attempt_ip_network', default=300):
+            raise RateLimitException()
 
     @classmethod
-    def send_code(cls, mobile, language='fi'):
-        """Send a one-time code to the mobile number if it may log in.
+    def check_send_rate(cls, number, configuration):
+        """Raise RateLimitException when a code may not be sent to number
+        now: too soon after the last one, too many for the number or from
+        the request's address in the window. Known and unknown numbers
+        are counted alike (each request is recorded)."""
+        now = cls._now()
+        since = now - dt.timedelta(
+            minutes=configuration.hb_login_code_window)
+        limit = configuration.hb_login_code_limit
+        recent = cls.search_read([
+                ('mobile', '=', number),
+                ('create_date', '>=', since),
+                ], order=[('create_date', 'DESC'), ('id', 'DESC')],
+            limit=limit, fields_names=['create_date'])
+        interval = dt.timedelta(
+            seconds=configuration.hb_login_code_interval)
+        if len(recent) >= limit or (recent and interval
+                and recent[0]['create_date'] > now - interval):
+            raise RateLimitException()
+        network = cls._remote_network()
+        if network and cls.search([
+                    ('ip_network', '=', network),
+                    ('create_date', '>=', since),
+                    ], count=True) >= configuration.hb_login_ip_limit:
+            raise RateLimitException()
+
+    @classmethod
+    def _pad_answer(cls, milliseconds):
+        """Make the answer to the request take at least milliseconds from
+        now (slept once the transaction is over and its locks released)"""
+        if not milliseconds:
+            return
+        deadline = time.monotonic() + milliseconds / 1000
+
+        def wait():
+            remaining = deadline - time.monotonic()
+            if remaining > 0:
+                time.sleep(remaining)
+        Transaction().atexit(wait)
+
+    @classmethod
+    def send_code(cls, mobile, language='fi', attempt=None):
+        """Send a one-time code to the mobile number if it may log in,
+        good only for the login attempt attempt (a secret of the
+        browser, e.g. its CSRF cookie).
 
         Return the normalised number, or None when it is not a valid
-        mobile number. Whether the number is known is never told (the
-        page says the same either way)."""
+        mobile number. Raise RateLimitException when the limits of the
+        settings refuse to send a code now.
+
+        Whether the number is known is never told: an unknown number gets
+        the same answer, the same limits, the same records written (a
+        request whose code is never sent) and, padded to the settings'
+        answer time, the same time."""
+        pool = Pool()
+        Configuration = pool.get('hb.configuration')
         number = normalize_mobile(mobile) if isinstance(mobile, str) else None
         if not number:
             return None
-        cls.check_rate(number)
+        # Requests for a number are counted one at a time (the table is
+        # locked from the start of the transaction, which is restarted)
+        cls.lock()
+        configuration = Configuration(1)
+        cls._pad_answer(configuration.hb_login_answer_time)
+        cls.check_send_rate(number, configuration)
         found = cls.identify(number)
-        if not found:
-            return number
-        client, representative = found
+        client, representative = found or (None, None)
+        attempt_hash = cls._attempt_hash(attempt)
+        # A new code replaces the pending one of the same attempt only:
+        # someone else asking a code does not cancel the client's
         pending = cls.search([
                 ('mobile', '=', number),
                 ('state', '=', 'code_sent'),
+                ('attempt_hash', '=', attempt_hash),
                 ])
         if pending:
             cls.write(pending, {'state': 'failed'})
@@ -176,12 +261,14 @@ class ClientLogin(ModelSQL, ModelView):
         login = cls(mobile=number, client=client,
             representative=representative,
             code_hash='%s$%s' % (salt, _digest('%s:%s' % (salt, code))),
-            code_expires=cls._now() + CODE_LIFETIME)
+            code_expires=cls._now() + CODE_LIFETIME,
+            attempt_hash=attempt_hash, ip_network=cls._remote_network())
         login.save()
         with Transaction().set_context(language=language):
             text = gettext('hb_voucher.msg_client_login_sms', code=code,
                 minutes=int(CODE_LIFETIME.total_seconds() // 60))
-        sms.send_sms(number, text)
+        if client:
+            sms.send_sms(number, text)
         return number
 
     def check_code(self, code):
@@ -192,10 +279,12 @@ class ClientLogin(ModelSQL, ModelView):
             _digest('%s:%s' % (salt, code.strip())), digest)
 
     @classmethod
-    def verify(cls, mobile, code):
+    def verify(cls, mobile, code, attempt=None):
         """Return (login, session key) when code is the pending code of
-        the mobile number, else (None, None) after counting the failure.
-        Raise RateLimitException after too many failures."""
+        the mobile number sent for the login attempt attempt, else
+        (None, None) after counting the failure. Raise RateLimitException
+        after too many failures of the number from the request's
+        address."""
         pool = Pool()
         Attempt = pool.get('web.user.authenticate.attempt')
         number = normalize_mobile(mobile) if isinstance(mobile, str) else None
@@ -206,13 +295,16 @@ class ClientLogin(ModelSQL, ModelView):
         logins = cls.search([
                 ('mobile', '=', number),
                 ('state', '=', 'code_sent'),
+                ('attempt_hash', '=', cls._attempt_hash(attempt)),
                 ], limit=1)
         login = logins[0] if logins else None
         if login and login.code_expires < now:
             login.state = 'failed'
             login.save()
             login = None
-        if not login or not login.check_code(code):
+        # The code of an unknown number (never sent) is checked as well
+        valid = bool(login) and login.check_code(code)
+        if not valid or not login.client:
             Attempt.add(cls._attempt_key(number))
             if login:
                 login.attempts += 1

@@ -12,6 +12,7 @@ import functools
 import os
 from types import SimpleNamespace
 
+from trytond import backend
 from trytond.exceptions import RateLimitException, UserError
 from trytond.protocols.wrappers import (
     HTTPStatus,
@@ -23,6 +24,7 @@ from trytond.protocols.wrappers import (
 from trytond.transaction import Transaction
 from trytond.wsgi import app
 
+from trytond.modules.hb_budget.party import normalize_mobile
 from trytond.modules.hb_marketplace import portal
 from trytond.modules.hb_marketplace.portal import Translator, render
 from trytond.modules.hb_marketplace.tools import ID_CONVERTER, parse_id
@@ -99,8 +101,26 @@ def client_page(func):
     return wrapper
 
 
+def _busy(func):
+    """Decorate the login between with_pool and with_transaction: when
+    the code requests of the moment keep the login table locked after
+    Tryton's retries, answer "try again" (429) instead of an error"""
+    @functools.wraps(func)
+    def wrapper(request, pool, *args, **kwargs):
+        try:
+            return func(request, pool, *args, **kwargs)
+        except backend.DatabaseOperationalError:
+            language = portal.get_language(request)
+            with Transaction().start(pool.database_name, 0, readonly=True):
+                return portal.render_error(request, language,
+                    HTTPStatus.TOO_MANY_REQUESTS,
+                    'hb_voucher.msg_client_login_code_limited')
+    return wrapper
+
+
 @app.route('/<database_name>/hb/client/login', methods=['GET', 'POST'])
 @with_pool
+@_busy
 @with_transaction(readonly=False)
 @portal.public_page
 def client_login(request, pool, language):
@@ -120,17 +140,27 @@ def client_login(request, pool, language):
             error = translate('hb_marketplace.msg_page_csrf_invalid')
             status = HTTPStatus.FORBIDDEN
         else:
+            # The code is good only in this browser (its CSRF cookie)
+            attempt = request.cookies.get(portal.CSRF_COOKIE)
             try:
                 if code is None:
-                    number = Login.send_code(mobile, language)
+                    step = 'code'
+                    try:
+                        number = Login.send_code(mobile, language, attempt)
+                    except RateLimitException:
+                        # the code sent before (if any) is still good
+                        error = translate('msg_client_login_code_limited')
+                        status = HTTPStatus.TOO_MANY_REQUESTS
+                        number = normalize_mobile(mobile)
                     if number:
-                        mobile, step = number, 'code'
+                        mobile = number
                     else:
+                        step = 'mobile'
                         error = translate('msg_client_login_mobile_invalid')
                         status = HTTPStatus.BAD_REQUEST
                 else:
                     step = 'code'
-                    login, key = Login.verify(mobile, code)
+                    login, key = Login.verify(mobile, code, attempt)
                     if login:
                         response = redirect(portal.url_for(
                                 request, 'client', language))
@@ -283,6 +313,7 @@ def _home(request, pool, login, language, error=None, message=None,
 def client_home(request, pool, login, language):
     message = {
         'confirmed': 'msg_client_charge_confirmed',
+        'refused': 'msg_client_charge_refused',
         'rated': 'msg_client_rated',
         'gap': 'msg_client_gap_reported',
         }.get(request.args.get('done'))
@@ -329,6 +360,35 @@ def client_confirm(request, pool, login, language, charge_id):
         return _home(request, pool, login, language, error=exception.message,
             status=HTTPStatus.BAD_REQUEST)
     return _done(request, language, 'confirmed')
+
+
+@app.route('/<database_name>/hb/client/charge/<int:charge_id>/refuse',
+    methods=['POST'])
+@with_pool
+@with_transaction(readonly=False)
+@client_page
+def client_refuse(request, pool, login, language, charge_id):
+    """Refuse a pending charge: the hold is released and the terminal
+    sees the request refused (who may confirm charges may refuse them)"""
+    Charge = pool.get('hb.charge')
+    if not login.may_confirm_charges:
+        return portal.render_error(request, language, HTTPStatus.FORBIDDEN,
+            'hb_voucher.msg_client_not_allowed')
+    charges = Charge.search([
+            ('id', '=', charge_id),
+            ('client', '=', login.client.id),
+            ], limit=1)
+    if not charges:
+        return portal.render_error(request, language, HTTPStatus.NOT_FOUND,
+            'msg_page_not_found')
+    try:
+        Charge.refuse(charges[0])
+    except ChargeError as exception:
+        if not exception.persist:
+            portal.rollback()
+        return _home(request, pool, login, language, error=exception.message,
+            status=exception.status)
+    return _done(request, language, 'refused')
 
 
 @app.route('/<database_name>/hb/client/rate', methods=['POST'])

@@ -71,6 +71,42 @@ class Configuration(metaclass=PoolMeta):
         domain=[('hb_client_session_timeout', '>', 0)],
         help="Minutes of inactivity after which a client page "
         "session ends.")
+    hb_login_code_limit = fields.Integer(
+        "Login Codes per Number", required=True,
+        domain=[('hb_login_code_limit', '>', 0)],
+        help="The most one-time codes of the client page login sent to "
+        "one mobile number within the code window.")
+    hb_login_code_window = fields.Integer(
+        "Login Code Window", required=True,
+        domain=[('hb_login_code_window', '>', 0)],
+        help="Minutes over which the codes asked for a number or from a "
+        "network address are counted.")
+    hb_login_code_interval = fields.Integer(
+        "Login Code Interval", required=True,
+        domain=[('hb_login_code_interval', '>=', 0)],
+        help="Seconds to wait before another code is sent to the same "
+        "mobile number.")
+    hb_login_ip_limit = fields.Integer(
+        "Login Codes per Address", required=True,
+        domain=[('hb_login_ip_limit', '>', 0)],
+        help="The most login codes asked from one network address within "
+        "the code window, for any numbers.")
+    hb_login_answer_time = fields.Integer(
+        "Login Code Answer Time", required=True,
+        domain=[('hb_login_answer_time', '>=', 0)],
+        help="Milliseconds the answer to a code request takes at least, "
+        "so that a known and an unknown number cannot be told apart by "
+        "the time the SMS takes to send. 0: no padding.")
+    hb_charge_code_limit = fields.Integer(
+        "Unconfirmed Charges per Number", required=True,
+        domain=[('hb_charge_code_limit', '>', 0)],
+        help="The most charge requests (each sending a code by SMS) left "
+        "unconfirmed for one mobile number within the charge code window; "
+        "further requests are refused.")
+    hb_charge_code_window = fields.Integer(
+        "Charge Code Window", required=True,
+        domain=[('hb_charge_code_window', '>', 0)],
+        help="Minutes over which unconfirmed charge requests are counted.")
 
     @classmethod
     def default_hb_charge_expiry(cls):
@@ -94,6 +130,34 @@ class Configuration(metaclass=PoolMeta):
 
     @classmethod
     def default_hb_client_session_timeout(cls):
+        return 15
+
+    @classmethod
+    def default_hb_login_code_limit(cls):
+        return 5
+
+    @classmethod
+    def default_hb_login_code_window(cls):
+        return 15
+
+    @classmethod
+    def default_hb_login_code_interval(cls):
+        return 30
+
+    @classmethod
+    def default_hb_login_ip_limit(cls):
+        return 20
+
+    @classmethod
+    def default_hb_login_answer_time(cls):
+        return 200
+
+    @classmethod
+    def default_hb_charge_code_limit(cls):
+        return 5
+
+    @classmethod
+    def default_hb_charge_code_window(cls):
         return 15
 
     @classmethod

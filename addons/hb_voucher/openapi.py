@@ -17,6 +17,7 @@ ERROR_CODES = [
     'already_refunded', 'not_found', 'unauthorized', 'unavailable',
     'idempotency_key_reused', 'forbidden_origin', 'method_not_allowed',
     'too_large', 'internal_error',
+    'too_many_codes', 'refused',
     ]
 
 
@@ -82,6 +83,9 @@ DOCUMENT = {
                         "or quantity (idempotency_key_reused); nothing "
                         "was charged. The same request with the same key "
                         "answers 200 with the first charge"),
+                    '429': _error("Too many requests of the number left "
+                        "unconfirmed (too_many_codes); nothing was "
+                        "reserved or sent"),
                     },
                 },
             'get': {
@@ -226,6 +230,9 @@ DOCUMENT = {
                         'format': 'date-time', 'nullable': True},
                     'posted': {'type': 'boolean'},
                     'billed': {'type': 'boolean'},
+                    'refused': {'type': 'boolean',
+                        'description': "The client refused the request "
+                        "on their page (state cancelled)"},
                     'lines': {'type': 'array', 'items': {
                             'type': 'object',
                             'properties': {

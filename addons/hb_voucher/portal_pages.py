@@ -325,6 +325,15 @@ def charge_cancel(request, pool, session, language, charge_id):
     if not charge:
         return _not_found(request, language, session)
     back = request.form.get('back')
+    if (charge.kind == 'charge' and charge.state == 'captured'
+            and request.form.get('confirm') != '1'
+            and _cancellable(pool, charge)):
+        # A refund gives the money back to the client's budget: the
+        # provider confirms it on a page saying what is refunded
+        _log_reads(pool, session, [charge])
+        return _page(request, 'portal_refund_confirm.html', language,
+            session, charge=charge,
+            back='terminal' if back == 'terminal' else None)
     try:
         Charge.cancel(charge, provider=session.party)
     except ChargeError as exception:

@@ -80,6 +80,16 @@ class ClientPageTestCase(RouteTestCase):
             cls.service_id = provider_product(application).template.id
             cls.key = create_api_key(application)
             cls.hetu = client.hb_hetu
+            # These tests log the same numbers in again and again from
+            # one address: the limits of codes are tested in
+            # test_login_limits
+            Configuration = pool.get('hb.configuration')
+            Configuration.write([Configuration(1)], {
+                    'hb_login_code_interval': 0,
+                    'hb_login_code_limit': 1000,
+                    'hb_login_ip_limit': 1000,
+                    'hb_login_answer_time': 0,
+                    })
 
     def url(self, path=''):
         return '/%s/hb/%s' % (DB_NAME, path)
@@ -215,6 +225,113 @@ class ClientPageTestCase(RouteTestCase):
             data={'csrf_token': token})
         self.assertEqual(response.status_code, 302)
         self.assertEqual(client.get(self.url('client')).status_code, 302)
+
+    def test_refuse_pending_charge(self):
+        """The client refuses a pending charge on the page: the hold is
+        released and the terminal sees the charge refused"""
+        client = self.client()
+        self.login(client, MOBILE)
+        charge_id = self.request_charge('refuse-1', quantity=2)
+
+        def figures(pool):
+            budget = pool.get('hb.budget')(self.budget_id)
+            return budget.reserved, budget.available
+        reserved, available = self.run_pool(figures)
+        text = self.page(client)
+        self.assertIn('client/charge/%d/refuse' % charge_id, text)
+        self.assertIn('Refuse the charge of €70.00', text)
+        token = CSRF.search(text).group(1)
+
+        # Without the CSRF token, or by a representative who may only
+        # view, nothing is done
+        response = client.post(
+            self.url('client/charge/%d/refuse' % charge_id),
+            data={'lang': 'en'})
+        self.assertEqual(response.status_code, 403)
+        viewer = self.client()
+        self.login(viewer, MOBILE_VIEWER)
+        self.assertNotIn('/refuse"', self.page(viewer))
+        response = viewer.post(
+            self.url('client/charge/%d/refuse' % charge_id),
+            data={'csrf_token': CSRF.search(self.page(viewer)).group(1)})
+        self.assertEqual(response.status_code, 403)
+        self.assertEqual(self.run_pool(
+                lambda pool: pool.get('hb.charge')(charge_id).state),
+            'requested')
+
+        response = client.post(
+            self.url('client/charge/%d/refuse' % charge_id),
+            data={'csrf_token': token, 'lang': 'en'})
+        self.assertEqual(response.status_code, 302)
+        self.assertIn('done=refused', response.headers['Location'])
+        text = client.get(response.headers['Location']).get_data(
+            as_text=True)
+        self.assertIn("The charge was refused", text)
+        self.assertNotIn('client/charge/%d/' % charge_id, text)
+        self.assertEqual(self.run_pool(figures), (
+                reserved - Decimal('70.00'), available + Decimal('70.00')))
+
+        # The terminal sees it refused and cannot confirm it any more
+        terminal = self.client()
+        response = terminal.get(
+            '/%s/hb/api/v1/charges/%d' % (DB_NAME, charge_id),
+            headers={'Authorization': 'Bearer %s' % self.key})
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(
+            (response.json['state'], response.json['refused']),
+            ('cancelled', True))
+        response = self.api(terminal, 'charges/%d/confirm' % charge_id,
+            {'code': self.run_pool(lambda pool: last_code(MOBILE))})
+        self.assertEqual(response.status_code, 409)
+        self.assertEqual(response.json['error']['code'], 'refused')
+        self.assertEqual(self.run_pool(figures), (
+                reserved - Decimal('70.00'), available + Decimal('70.00')))
+        # Refusing twice is refused
+        response = client.post(
+            self.url('client/charge/%d/refuse' % charge_id),
+            data={'csrf_token': token, 'lang': 'en'})
+        self.assertEqual(response.status_code, 409)
+
+    def test_chart_labels(self):
+        """The chart "Budget use" shows each category's name and figures
+        as text, and the table gives the same figures"""
+        client = self.client()
+        self.login(client, MOBILE)
+        text = self.page(client)
+        chart = re.search(r'<figure class="budget-chart".*?</figure>',
+            text, re.S)
+        self.assertTrue(chart, 'no chart')
+        chart = chart.group(0)
+
+        def lines(pool):
+            budget = pool.get('hb.budget')(self.budget_id)
+            return [(line.category.rec_name, line.amount, line.spent,
+                    line.reserved) for line in budget.lines]
+
+        def money(value):
+            return '€{:,.2f}'.format(value)
+        for name, amount, spent, reserved in self.run_pool(lines):
+            self.assertIn(html.escape(name), chart)
+            for value in [amount, spent, reserved]:
+                self.assertIn(money(value), chart)
+        for legend in ["Spent", "Reserved"]:
+            self.assertIn(legend, chart)
+        self.assertIn('<figcaption', chart)
+        # The table alternative follows, named for screen readers
+        self.assertIn('aria-describedby="', chart)
+        table = text[text.index('</figure>'):]
+        self.assertIn('<caption', table.split('</table>')[0])
+
+    def test_header_link(self):
+        "Every public page's header links to the client page"
+        for path in ['catalogue?lang=en', 'client/login?lang=en',
+                'provider/apply?lang=fi']:
+            text = self.client().get(self.url(path)).get_data(as_text=True)
+            header = text[text.index('<header'):text.index('</header>')]
+            self.assertIn('href="%s' % self.url('client?lang='), header,
+                path)
+        self.assertIn(">My personal budget<", self.client().get(
+                self.url('catalogue?lang=en')).get_data(as_text=True))
 
     def test_session_idle_timeout(self):
         "An idle session ends; activity is recorded at most every 30 s"

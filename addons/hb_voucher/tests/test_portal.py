@@ -37,6 +37,7 @@ MOBILE_OTHER = '+358403333333'
 MOBILE_BILL = '+358403333334'
 MOBILE_WINDOW = '+358403333335'
 MOBILE_EXPIRED = '+358403333336'
+MOBILE_REFUND = '+358403333337'
 MOBILE_UNKNOWN = '+358409999998'
 CSRF = re.compile(r'name="csrf_token" value="([^"]*)"')
 KEY = re.compile(r'name="idempotency_key" value="([^"]*)"')
@@ -72,12 +73,12 @@ class PortalTestCase(RouteTestCase):
             cls.budgets = {}
             for index, mobile in enumerate([MOBILE_FLOW, MOBILE_REFUSED,
                         MOBILE_OTHER, MOBILE_BILL, MOBILE_WINDOW,
-                        MOBILE_EXPIRED]):
+                        MOBILE_EXPIRED, MOBILE_REFUND]):
                 client = create_client(data, mobile, individual=911 + index,
                     name='Asiakas %d' % index)
                 cls.budgets[mobile] = create_budget(
                     data, client, Decimal('500.00')).id
-        cls.hetus = [temporary_hetu(individual=911 + i) for i in range(6)]
+        cls.hetus = [temporary_hetu(individual=911 + i) for i in range(7)]
 
     # Helpers
 
@@ -166,11 +167,15 @@ class PortalTestCase(RouteTestCase):
                 'csrf_token': csrf_token(page), 'code': code,
                 'lang': language})
 
-    def cancel(self, client, charge_id, language='en', back=None):
+    def cancel(self, client, charge_id, language='en', back=None,
+            confirm=True):
+        "Cancel (a confirmed charge: refund) after its confirmation step"
         page = client.get(self.url('provider/charges'))
         data = {'csrf_token': csrf_token(page), 'lang': language}
         if back:
             data['back'] = back
+        if confirm:
+            data['confirm'] = '1'
         return client.post(
             self.url('provider/charges/%d/cancel' % charge_id), data=data)
 
@@ -484,6 +489,50 @@ class PortalTestCase(RouteTestCase):
             ['captured'])
         # A still cancels its own
         self.assertEqual(self.cancel(a, charge_id).status_code, 302)
+
+    def test_refund_confirmation(self):
+        """Refunding a confirmed charge asks first: the first click shows
+        what would be refunded and changes nothing"""
+        client = self.login()
+        charge_id = self.charge_now(client, MOBILE_REFUND, '1')
+        number = self.in_transaction(
+            lambda pool: pool.get('hb.charge')(charge_id).number)
+        for back in [None, 'terminal']:
+            response = self.cancel(client, charge_id, back=back,
+                confirm=False)
+            self.assertEqual(response.status_code, 200)
+            html = response.get_data(as_text=True)
+            self.assertIn('Refund charge %s?' % number, html)
+            self.assertIn('€35.00', html)
+            self.assertIn('Asiakas 6', html)
+            self.assertIn('name="confirm" value="1"', html)
+            self.assertIn('Refund €35.00', html)  # the button
+            self.assertIn('href="/%s/hb/provider/%s' % (DB_NAME,
+                    'terminal/%d' % charge_id if back else 'charges'),
+                html)  # back without refunding
+            self.assertAccessible(html)
+            self.assertEqual([c[2] for c in self.charges(MOBILE_REFUND)],
+                ['captured'])
+            self.assertEqual(self.budget(MOBILE_REFUND),
+                (Decimal('0.00'), Decimal('35.00'), Decimal('465.00')))
+        # In Finnish too
+        response = self.cancel(client, charge_id, language='fi',
+            confirm=False)
+        self.assertIn('Palautetaanko veloitus %s?' % number,
+            response.get_data(as_text=True))
+
+        response = self.cancel(client, charge_id)
+        self.assertEqual(response.status_code, 302)
+        self.assertEqual([c[1:3] for c in self.charges(MOBILE_REFUND)],
+            [('charge', 'cancelled'), ('refund', 'captured')])
+        self.assertEqual(self.budget(MOBILE_REFUND),
+            (Decimal('0.00'), Decimal('0.00'), Decimal('500.00')))
+
+        # A request not yet confirmed is cancelled without the step
+        charge_id = self.charge_id(self.terminal(client, MOBILE_REFUND, '1'))
+        response = self.cancel(client, charge_id, confirm=False)
+        self.assertEqual(response.status_code, 302)
+        self.assertEqual(self.charges(MOBILE_REFUND)[-1][2], 'cancelled')
 
     def test_cancel_window(self):
         "A charge cannot be cancelled after the window"
