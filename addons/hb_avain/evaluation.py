@@ -152,6 +152,16 @@ class EvaluationMixin:
         if company is not None and company >= 0:
             return Company(company).currency.id
 
+    @classmethod
+    def read(cls, ids, fields_names):
+        # The amounts are SQL sums: floating point on SQLite
+        rows = super().read(ids, fields_names)
+        if 'amount' in fields_names:
+            for row in rows:
+                if row.get('amount') is not None:
+                    row['amount'] = _decimal(row['amount'])
+        return rows
+
 
 class EvaluationCategory(EvaluationMixin, ModelSQL, ModelView):
     __name__ = 'hb.avain.evaluation.category'
@@ -315,13 +325,22 @@ class EvaluationProvider(EvaluationMixin, ModelSQL, ModelView):
         charge = Charge.__table__()
         start, end = get_period()
         budgets = avain_budget_query(start, end)
+        # Captured charges and their captured refunds, as the summary's
+        # spent (captures less refunds): a charge cancelled after capture
+        # is refunded in full and marked cancelled, so it counts with its
+        # refund (nothing) and is not counted as a charge
         return charge.select(
             charge.provider.as_('id'),
             Literal('hb').as_('group'),
             charge.provider.as_('provider'),
-            Sum(Case((charge.kind == 'charge', 1), else_=0)).as_('charges'),
+            Sum(Case(((charge.kind == 'charge')
+                        & (charge.state == 'captured'), 1),
+                    else_=0)).as_('charges'),
             Sum(charge.amount).as_('amount'),
-            where=(charge.state == 'captured')
+            where=((charge.state == 'captured')
+                | ((charge.state == 'cancelled')
+                    & (charge.kind == 'charge')
+                    & (charge.captured_at != Null)))
             & (charge.date >= start) & (charge.date <= end)
             & charge.budget.in_(budgets.select(budgets.id)),
             group_by=[charge.provider])
