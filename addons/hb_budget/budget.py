@@ -90,8 +90,11 @@ def busy_try_again(func):
             request['hb_lock_conflicts'] = conflicts
             if conflicts <= config.getint('database', 'retry'):
                 raise
-            raise BudgetBusyError(gettext(
-                    'hb_budget.msg_busy_try_again')) from exception
+            # The failed statement aborted this transaction: read the
+            # message in another one
+            with Transaction().new_transaction(readonly=True):
+                message = gettext('hb_budget.msg_busy_try_again')
+            raise BudgetBusyError(message) from exception
     return wrapper
 
 
