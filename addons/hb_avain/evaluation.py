@@ -152,16 +152,6 @@ class EvaluationMixin:
         if company is not None and company >= 0:
             return Company(company).currency.id
 
-    @classmethod
-    def read(cls, ids, fields_names):
-        # The amounts are SQL sums: floating point on SQLite
-        rows = super().read(ids, fields_names)
-        if 'amount' in fields_names:
-            for row in rows:
-                if row.get('amount') is not None:
-                    row['amount'] = _decimal(row['amount'])
-        return rows
-
 
 class EvaluationCategory(EvaluationMixin, ModelSQL, ModelView):
     __name__ = 'hb.avain.evaluation.category'

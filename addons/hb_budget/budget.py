@@ -858,15 +858,6 @@ class BudgetSpending(ModelSQL, ModelView):
                 spending.budget, spending.client, spending.category,
                 spending.month])
 
-    @classmethod
-    def read(cls, ids, fields_names):
-        rows = super().read(ids, fields_names)
-        if 'amount' in fields_names:
-            for row in rows:
-                if row.get('amount') is not None:
-                    row['amount'] = round_sum(row['amount'])
-        return rows
-
     def get_currency(self, name):
         return self.budget.currency.id
 
