@@ -48,6 +48,8 @@ USERS = {
         ('account', 'group_account')],
     'hb_admin': [('hb_budget', 'group_hb_admin')],
     'dpo': [('hb_budget', 'group_hb_dpo')],
+    'supervisor': [('hb_budget', 'group_hb_supervisor')],
+    'service_manager': [('hb_budget', 'group_hb_service_manager')],
     }
 
 
@@ -129,6 +131,7 @@ def build_world():
                 'move1': BudgetMove.search(
                     [('budget', '=', budget1.id)], limit=1)[0].id,
                 'relative': relative.id,
+                'company_party': company.party.id,
                 'key_a': create_api_key(a),
                 'key_b': create_api_key(b),
                 })
@@ -229,6 +232,17 @@ class WorldTestCase(RouteTestCase):
 
 ALL_WEB = ['anonymous', 'provider_a', 'provider_b']
 RPC_USERS = ['worker', 'other_worker', 'finance', 'hb_admin', 'dpo']
+# who sees which HB client at all (issue 15: the party list of an
+# own-worker shows their own clients only; non-clients stay visible)
+CLIENT_VISIBILITY = {
+    'worker': ('allowed', 'refused'),
+    'other_worker': ('refused', 'allowed'),
+    'supervisor': ('allowed', 'allowed'),
+    'service_manager': ('allowed', 'allowed'),
+    'hb_admin': ('allowed', 'allowed'),
+    'dpo': ('allowed', 'allowed'),
+    'finance': ('allowed', 'allowed'),
+    }
 NO_RPC = ['anonymous', 'client', 'representative', 'provider_a',
     'provider_b']
 
@@ -277,7 +291,7 @@ RPC_MATRIX = []
 for _role in NO_RPC:
     RPC_MATRIX.append((_role, 'party.party', 'read', (C1, ['name']),
             'refused'))
-for _role, _hetu in [('worker', 'allowed'), ('other_worker', 'masked'),
+for _role, _hetu in [('worker', 'allowed'), ('other_worker', 'refused'),
         ('finance', 'masked'), ('hb_admin', 'allowed'), ('dpo', 'masked')]:
     RPC_MATRIX += [
         (_role, 'party.party', 'read', (C1, ['hb_hetu']), _hetu),
@@ -287,6 +301,22 @@ for _role, _hetu in [('worker', 'allowed'), ('other_worker', 'masked'),
             (C1, [('hb_hetu', '=', '{hetu1}')]),
             'allowed' if _hetu == 'allowed' else 'refused'),
         ]
+for _role, (_c1, _c2) in CLIENT_VISIBILITY.items():
+    for _target, _expected in [('client1', _c1), ('client2', _c2)]:
+        RPC_MATRIX += [
+            (_role, 'party.party', 'read', (_target, ['name']), _expected),
+            (_role, 'party.party', 'search',
+                (_target, [('hb_client', '=', True)]), _expected),
+            (_role, 'party.party', 'export', (_target, ['name']),
+                _expected),
+            ]
+    # parties that are not HB clients: a provider, a representative, the
+    # wellbeing area (the company)
+    for _target in ['party_a', 'relative', 'company_party']:
+        RPC_MATRIX += [
+            (_role, 'party.party', 'read', (_target, ['name']), 'allowed'),
+            (_role, 'party.party', 'search', (_target, []), 'allowed'),
+            ]
 _OWN = {  # what the client's own-worker, another own-worker and the
     # other roles may do with client 1's records: model -> role -> ops
     'hb.plan': 'plan1', 'hb.decision': 'decision1', 'hb.budget': 'budget1',
@@ -473,8 +503,8 @@ class AccessMatrixTestCase(WorldTestCase):
 
     def test_rpc_matrix(self):
         "HB models through JSON-RPC: search, read, write, delete, export"
-        rpcs = {r: Rpc(self.client(), r) for r in RPC_USERS}
-        for role in RPC_USERS:
+        rpcs = {r: Rpc(self.client(), r) for r in USERS}
+        for role in USERS:
             self.assertIn('result', rpcs[role].login_result, role)
         anonymous = Rpc(self.client())
         for role in NO_RPC:

@@ -36,6 +36,8 @@ from trytond.pyson import Eval, If
 from trytond.transaction import Transaction
 from trytond.wizard import Button, StateAction, StateView, Wizard
 
+from trytond.modules.hb_budget.budget import round_sum
+
 from .configuration import LAW_DAYS_OFF, LAW_DAYS_OFF_BINDING
 from .exceptions import ConversionError, DaysOffError, MonthlyLimitError
 
@@ -473,11 +475,8 @@ class BudgetLine(metaclass=PoolMeta):
                 & move.kind.in_(['reserve', 'release', 'refund'])
                 & (move.date >= first) & (move.date <= last)))
         used, = cursor.fetchone()
-        if used is None:
-            return ZERO
-        if not isinstance(used, Decimal):
-            used = Decimal(str(used))
-        return used
+        # SQLite sums as floating point: round to cents
+        return round_sum(used)
 
     @classmethod
     def _update(cls, kind, line, amount, origin=None, date=None,

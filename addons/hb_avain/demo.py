@@ -15,8 +15,11 @@ from decimal import Decimal
 from unittest.mock import patch
 
 from dateutil.relativedelta import relativedelta
-from proteus import Model, Wizard
 from trytond.transaction import Transaction
+
+# proteus, the client library, is needed only to load the demo (not by the
+# module at run time): load() imports it
+Model = Wizard = None
 
 COMPANY_NAME = "Kainuun hyvinvointialue (demo)"
 
@@ -156,6 +159,8 @@ def load_master_data(config):
 
 
 def load(config):
+    global Model, Wizard
+    from proteus import Model, Wizard
     company = load_company(config)
     load_master_data(config)
     load_chart(config, company)

@@ -315,13 +315,22 @@ class EvaluationProvider(EvaluationMixin, ModelSQL, ModelView):
         charge = Charge.__table__()
         start, end = get_period()
         budgets = avain_budget_query(start, end)
+        # Captured charges and their captured refunds, as the summary's
+        # spent (captures less refunds): a charge cancelled after capture
+        # is refunded in full and marked cancelled, so it counts with its
+        # refund (nothing) and is not counted as a charge
         return charge.select(
             charge.provider.as_('id'),
             Literal('hb').as_('group'),
             charge.provider.as_('provider'),
-            Sum(Case((charge.kind == 'charge', 1), else_=0)).as_('charges'),
+            Sum(Case(((charge.kind == 'charge')
+                        & (charge.state == 'captured'), 1),
+                    else_=0)).as_('charges'),
             Sum(charge.amount).as_('amount'),
-            where=(charge.state == 'captured')
+            where=((charge.state == 'captured')
+                | ((charge.state == 'cancelled')
+                    & (charge.kind == 'charge')
+                    & (charge.captured_at != Null)))
             & (charge.date >= start) & (charge.date <= end)
             & charge.budget.in_(budgets.select(budgets.id)),
             group_by=[charge.provider])

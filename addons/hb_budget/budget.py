@@ -1,6 +1,7 @@
 # This file is part of the HB (henkilökohtainen budjetti) modules for Tryton.
 # Licensed under the GNU GPL v3 or later; see LICENSE at the repository root.
 import datetime as dt
+import functools
 from decimal import Decimal
 
 from sql import For
@@ -8,6 +9,8 @@ from sql.aggregate import Min, Sum
 from sql.conditionals import Case
 from sql.functions import CurrentTimestamp, ToChar
 from sql.operators import Equal
+from trytond import backend
+from trytond.config import config
 from trytond.i18n import gettext
 from trytond.model import Exclude, Index, ModelSQL, ModelView, Workflow, fields
 from trytond.modules.currency.fields import Monetary
@@ -19,6 +22,7 @@ from trytond.transaction import Transaction, without_check_access
 from .access_log import AccessLogMixin, CheckedExportMixin
 from .exceptions import (
     BudgetAmountError,
+    BudgetBusyError,
     BudgetInsufficientError,
     BudgetModificationError,
     BudgetPeriodError,
@@ -37,6 +41,8 @@ MOVE_KINDS = [
     ('refund', "Refund"),
     ]
 ZERO = Decimal('0.00')
+# serialization failure, deadlock, lock not available
+CONFLICTS = {'40001', '40P01', '55P03'}
 
 
 def _decimal(value):
@@ -45,6 +51,51 @@ def _decimal(value):
     if not isinstance(value, Decimal):
         value = Decimal(str(value))
     return value
+
+
+def round_sum(value, currency=None):
+    """Return the money sum read from SQL as a Decimal rounded to the
+    currency (to cents without one).
+
+    SQLite sums Numeric columns as floating point (10.05 + 10.15 is
+    20.200000000000003 there); PostgreSQL sums them exactly. Every money
+    sum HB computes in SQL goes through this function."""
+    value = _decimal(value)
+    if currency is not None:
+        return currency.round(value)
+    return value.quantize(ZERO)
+
+
+def busy_try_again(func):
+    """Decorate a method that users call through Tryton's dispatcher (a
+    button, a wizard transition) and that locks budget rows.
+
+    A lock conflict (another transaction changed the same rows) propagates
+    as usual, so that the dispatcher retries the whole call; the conflict
+    after its last retry is refused with a message asking to try again
+    instead of a database error. The attempts are counted on the request
+    (the same for each retry). Without a request (cron, workers, scripts)
+    nothing changes."""
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except backend.DatabaseOperationalError as exception:
+            if getattr(exception, 'sqlstate', None) not in CONFLICTS:
+                raise
+            request = Transaction().context.get('_request')
+            if not isinstance(request, dict):
+                raise
+            conflicts = request.get('hb_lock_conflicts', 0) + 1
+            request['hb_lock_conflicts'] = conflicts
+            if conflicts <= config.getint('database', 'retry'):
+                raise
+            # The failed statement aborted this transaction: read the
+            # message in another one
+            with Transaction().new_transaction(readonly=True):
+                message = gettext('hb_budget.msg_busy_try_again')
+            raise BudgetBusyError(message) from exception
+    return wrapper
 
 
 def forecast(allocated, reserved, spent, start_date, end_date, today):
@@ -193,6 +244,7 @@ class Budget(AccessLogMixin, Workflow, ModelSQL, ModelView):
         line = Line.__table__()
         cursor = Transaction().connection.cursor()
         result = {n: {b.id: ZERO for b in budgets} for n in names}
+        currencies = {b.id: b.currency for b in budgets}
         for sub_ids in grouped_slice(budgets):
             cursor.execute(*line.select(
                     line.budget, Sum(line.amount), Sum(line.reserved),
@@ -200,9 +252,10 @@ class Budget(AccessLogMixin, Workflow, ModelSQL, ModelView):
                     where=reduce_ids(line.budget, [int(i) for i in sub_ids]),
                     group_by=line.budget))
             for budget_id, amount, reserved, spent in cursor:
-                amount = _decimal(amount)
-                reserved = _decimal(reserved)
-                spent = _decimal(spent)
+                currency = currencies[budget_id]
+                amount = round_sum(amount, currency)
+                reserved = round_sum(reserved, currency)
+                spent = round_sum(spent, currency)
                 values = {
                     'amount': amount,
                     'reserved': reserved,
@@ -334,6 +387,7 @@ class Budget(AccessLogMixin, Workflow, ModelSQL, ModelView):
         pass
 
     @classmethod
+    @busy_try_again
     @ModelView.button
     @Workflow.transition('closed')
     def close(cls, budgets):

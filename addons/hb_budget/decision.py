@@ -22,6 +22,7 @@ from .exceptions import (
     DecisionTotalError,
     PeriodError,
 )
+from .validation import AmountCheckMixin
 
 STATES = [
     ('draft', "Draft"),
@@ -58,10 +59,12 @@ def period_months(start_date, end_date):
     return months.quantize(Decimal('0.0001'), rounding=ROUND_HALF_UP)
 
 
-class Decision(AccessLogMixin, Workflow, ModelSQL, ModelView):
+class Decision(
+        AmountCheckMixin, AccessLogMixin, Workflow, ModelSQL, ModelView):
     __name__ = 'hb.decision'
     __string__ = "Personal Budget Decision"
     _rec_name = 'number'
+    _hb_positive_fields = ('amount',)
 
     _states = {
         'readonly': Eval('state') != 'draft',
@@ -348,6 +351,27 @@ class Decision(AccessLogMixin, Workflow, ModelSQL, ModelView):
             ('number', operator, operand, *extra),
             ('client.rec_name', operator, operand, *extra),
             ]
+
+    @classmethod
+    def hb_check_amounts(cls, vlist):
+        super().hb_check_amounts(vlist)
+        cls.check_clients(vlist)
+
+    @classmethod
+    def check_clients(cls, vlist):
+        """Refuse a decision for a party who is not an HB client with what
+        to do, before the client field's domain and the access rules"""
+        pool = Pool()
+        Party = pool.get('party.party')
+        ids = {v['client'] for v in vlist if v.get('client') is not None}
+        if not ids:
+            return
+        with without_check_access():
+            for party in Party.browse(list(ids)):
+                if not party.hb_client:
+                    raise DecisionError(gettext(
+                            'hb_budget.msg_decision_client_not_hb',
+                            party=party.rec_name))
 
     @classmethod
     def validate_fields(cls, decisions, field_names):
@@ -689,9 +713,10 @@ class Decision(AccessLogMixin, Workflow, ModelSQL, ModelView):
         pass
 
 
-class DecisionLine(ModelSQL, ModelView):
+class DecisionLine(AmountCheckMixin, ModelSQL, ModelView):
     __name__ = 'hb.decision.line'
     __string__ = "Personal Budget Decision Line"
+    _hb_positive_fields = ('amount',)
 
     decision = fields.Many2One(
         'hb.decision', "Decision", required=True, ondelete='CASCADE')

@@ -78,3 +78,7 @@ class BudgetInsufficientError(BudgetError):
 
 class BudgetModificationError(AccessError):
     "An attempt to change budget figures or the ledger through the ORM"
+
+
+class BudgetBusyError(BudgetError):
+    "A lock conflict on the budget after the retries: try again"

@@ -4,8 +4,8 @@ from trytond.pool import PoolMeta
 from trytond.transaction import Transaction
 
 # The models whose record rules use the user (own-workers see their own
-# clients' records)
-USER_RULE_MODELS = {'hb.plan', 'hb.decision', 'hb.budget'}
+# clients and their records)
+USER_RULE_MODELS = {'hb.plan', 'hb.decision', 'hb.budget', 'party.party'}
 
 
 class Rule(metaclass=PoolMeta):

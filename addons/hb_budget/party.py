@@ -140,6 +140,13 @@ class Party(metaclass=PoolMeta):
         return False
 
     @classmethod
+    def default_hb_own_worker(cls):
+        "A client made from the Clients list is the own-worker's by default"
+        transaction = Transaction()
+        if transaction.context.get('default_hb_client') and transaction.user:
+            return transaction.user
+
+    @classmethod
     def preprocess_values(cls, mode, values):
         values = super().preprocess_values(mode, values)
         if values.get('hb_hetu'):

@@ -17,6 +17,7 @@ from .exceptions import (
     PlanError,
     PlanModificationError,
 )
+from .validation import AmountCheckMixin
 
 CRITERIA = [
     ('continuous', "The need is continuous (as a rule over a year)"),
@@ -338,9 +339,10 @@ class Plan(AccessLogMixin, Workflow, ModelSQL, ModelView):
             }
 
 
-class PlanService(ModelSQL, ModelView):
+class PlanService(AmountCheckMixin, ModelSQL, ModelView):
     __name__ = 'hb.plan.service'
     __string__ = "Client Plan Service"
+    _hb_positive_fields = ('quantity', 'unit_cost')
 
     plan = fields.Many2One(
         'hb.plan', "Plan", required=True, ondelete='CASCADE')

@@ -26,6 +26,8 @@ from trytond.tools import grouped_slice
 from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
+from trytond.modules.hb_budget.budget import round_sum
+
 from .exceptions import BillingError
 
 ZERO = Decimal('0.00')
@@ -632,7 +634,7 @@ class Charge(metaclass=PoolMeta):
                     where=(line.account == config.hb_clearing_account.id)
                     & (move.state == 'posted')))
             value, = cursor.fetchone()
-            clearing = Decimal(str(value or 0))
+            clearing = round_sum(value)  # SQLite sums as floats
         checks['clearing'] = clearing == expected
         if not checks['clearing']:
             mismatches.append(gettext('hb_voucher.msg_reconcile_clearing',

@@ -34,6 +34,7 @@ from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from trytond.modules.hb_budget.access_log import AccessLogMixin
+from trytond.modules.hb_budget.budget import busy_try_again
 from trytond.modules.hb_budget.exceptions import (
     BudgetInsufficientError,
     BudgetPeriodError,
@@ -980,6 +981,7 @@ class ChargeRefund(Wizard):
             'maximum': remaining,
             }
 
+    @busy_try_again
     def transition_refund(self):
         self.model.make_refund(
             self.record, self.start.amount, self.start.reason)

@@ -316,7 +316,6 @@ class HbBudgetTestCase(
             transaction = Transaction()
             for user, visible in [
                     (self.worker, True),
-                    (self.other_worker, False),
                     (self.supervisor, False),
                     ]:
                 with transaction.set_user(user.id), \
@@ -333,6 +332,13 @@ class HbBudgetTestCase(
                     self.assertEqual(
                         [i['code'] for i in identifiers],
                         [hetu if visible else HETU_MASK])
+            # another own-worker does not see the client at all
+            with transaction.set_user(self.other_worker.id), \
+                    transaction.set_context(_check_access=True):
+                with self.assertRaises(AccessError):
+                    Party.read([client.id], ['hb_hetu'])
+                self.assertEqual(Party.search([('hb_hetu', '=', hetu)]), [])
+                self.assertEqual(Party.search([('hb_client', '=', True)]), [])
             # HB administrators (the admin user) see it
             with transaction.set_context(_check_access=True):
                 value, = Party.read([client.id], ['hb_hetu'])
