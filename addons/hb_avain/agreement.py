@@ -88,7 +88,7 @@ class Agreement(DeactivableMixin, ModelSQL, ModelView):
     decisions = fields.One2Many(
         'hb.decision', 'avain_agreement', "Conversions", readonly=True,
         help="The personal budget decisions converting days off.")
-    notes = fields.Text("Notes")
+    notes = fields.Text("Notes", size=10000)
 
     @classmethod
     def __setup__(cls):

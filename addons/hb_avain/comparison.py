@@ -61,7 +61,7 @@ class ComparisonCost(ModelSQL, ModelView):
         "Amount", currency='currency', digits='currency', required=True,
         help="What the services used the usual way cost the wellbeing "
         "area in the month.")
-    description = fields.Char("Description")
+    description = fields.Char("Description", size=500)
 
     @classmethod
     def __setup__(cls):

@@ -222,8 +222,8 @@ class SettingsLog(ModelSQL, ModelView):
     field = fields.Many2One(
         'ir.model.field', "Setting", required=True, readonly=True,
         ondelete='RESTRICT')
-    old_value = fields.Char("Old Value", readonly=True)
-    new_value = fields.Char("New Value", readonly=True)
+    old_value = fields.Char("Old Value", size=2000, readonly=True)
+    new_value = fields.Char("New Value", size=2000, readonly=True)
 
     @classmethod
     def __setup__(cls):

@@ -232,7 +232,7 @@ class EvaluationMonth(EvaluationMixin, ModelSQL, ModelView):
     __name__ = 'hb.avain.evaluation.month'
     __string__ = "AVAIN Evaluation by Month"
 
-    month = fields.Char("Month", readonly=True)
+    month = fields.Char("Month", size=10, readonly=True)
     clients = fields.Integer("Clients", readonly=True)
     amount = Monetary(
         "Amount", currency='currency', digits='currency', readonly=True)

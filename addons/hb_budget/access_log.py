@@ -18,7 +18,7 @@ class AccessLog(ModelSQL, ModelView):
     date = fields.Timestamp("Date", readonly=True, required=True)
     user = fields.Many2One(
         'res.user', "User", readonly=True, ondelete='RESTRICT')
-    model = fields.Char("Model", readonly=True, required=True)
+    model = fields.Char("Model", size=100, readonly=True, required=True)
     model_string = fields.Function(
         fields.Char("Data"), 'get_model_string')
     record = fields.Integer("Record ID", readonly=True, required=True)

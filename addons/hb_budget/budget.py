@@ -761,7 +761,7 @@ class BudgetMove(CheckedExportMixin, ModelSQL, ModelView):
         "Amount", currency='currency', digits='currency', required=True,
         readonly=True)
     origin = fields.Char(
-        "Origin", readonly=True,
+        "Origin", size=100, readonly=True,
         help="What caused the change, e.g. a charge (model,id).")
     date = fields.Date("Date", required=True, readonly=True)
     user = fields.Many2One(
@@ -813,7 +813,7 @@ class BudgetSpending(ModelSQL, ModelView):
     client = fields.Many2One('party.party', "Client", readonly=True)
     category = fields.Many2One(
         'hb.service.category', "Service Category", readonly=True)
-    month = fields.Char("Month", readonly=True)
+    month = fields.Char("Month", size=10, readonly=True)
     currency = fields.Function(
         fields.Many2One('currency.currency', "Currency"), 'get_currency')
     amount = Monetary(

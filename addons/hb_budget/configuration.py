@@ -57,16 +57,16 @@ class Configuration(ModelSingleton, ModelSQL, ModelView):
         "this percentage of its allocated amount.")
 
     letter_legal_basis = fields.Text(
-        "Legal Basis", translate=True,
+        "Legal Basis", size=10000, translate=True,
         help="The legal basis printed on the decision letter.\n"
         "Leave empty to use the built-in text.")
     letter_rectification = fields.Text(
-        "Rectification Request Instructions", translate=True,
+        "Rectification Request Instructions", size=10000, translate=True,
         help="The instructions for requesting rectification "
         "(oikaisuvaatimus) printed on the decision letter.\n"
         "Leave empty to use the built-in text.")
     letter_information = fields.Text(
-        "Information for the Client", translate=True,
+        "Information for the Client", size=10000, translate=True,
         help="How to use the personal budget, printed on the decision "
         "letter.\nLeave empty to use the built-in text.")
 

@@ -70,7 +70,7 @@ class Decision(
         'readonly': Eval('state') != 'draft',
         }
 
-    number = fields.Char("Number", readonly=True)
+    number = fields.Char("Number", size=50, readonly=True)
     company = fields.Many2One(
         'company.company', "Company", required=True, states=_states)
     client = fields.Many2One(
@@ -121,7 +121,7 @@ class Decision(
             "used for the delegation limits."),
         'on_change_with_yearly_amount')
     justification = fields.Text(
-        "Justification",
+        "Justification", size=10000,
         states={
             'readonly': Eval('state') != 'draft',
             'required': Eval('value_method') == 'manual',
@@ -150,7 +150,7 @@ class Decision(
         'res.user', "Decided By", readonly=True, ondelete='RESTRICT')
     approval_date = fields.Date("Decision Date", readonly=True)
     rejection_reason = fields.Text(
-        "Rejection Reason",
+        "Rejection Reason", size=5000,
         states={
             'readonly': Eval('state') != 'proposed',
             'invisible': ~Eval('state').in_(['proposed', 'rejected']),
@@ -168,7 +168,7 @@ class Decision(
         'hb.decision', "Superseded By", readonly=True, ondelete='RESTRICT')
     budget = fields.Function(
         fields.Many2One('hb.budget', "Budget"), 'get_budget')
-    notes = fields.Text("Notes")
+    notes = fields.Text("Notes", size=10000)
     state = fields.Selection(
         STATES, "State", required=True, readonly=True, sort=False)
     state_string = state.translated('state')
@@ -723,7 +723,7 @@ class DecisionLine(AmountCheckMixin, ModelSQL, ModelView):
     category = fields.Many2One(
         'hb.service.category', "Service Category", required=True,
         ondelete='RESTRICT')
-    description = fields.Char("Description")
+    description = fields.Char("Description", size=500)
     currency = fields.Function(
         fields.Many2One('currency.currency', "Currency"),
         'on_change_with_currency')

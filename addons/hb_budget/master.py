@@ -27,9 +27,9 @@ class Municipality(DeactivableMixin, ModelSQL, ModelView):
     __name__ = 'hb.municipality'
     __string__ = "Municipality"
 
-    name = fields.Char("Name", required=True, translate=True,
+    name = fields.Char("Name", size=200, required=True, translate=True,
         help="The name in Finnish (and its Swedish translation).")
-    name_sv = fields.Char("Swedish Name")
+    name_sv = fields.Char("Swedish Name", size=200)
     code = fields.Char("Code", required=True, size=3,
         help="The three-digit municipality code of Statistics Finland.")
 
@@ -76,10 +76,10 @@ class CustomerGroup(DeactivableMixin, ModelSQL, ModelView):
     __name__ = 'hb.customer.group'
     __string__ = "Customer Group"
 
-    name = fields.Char("Name", required=True, translate=True)
-    code = fields.Char("Code", required=True,
+    name = fields.Char("Name", size=200, required=True, translate=True)
+    code = fields.Char("Code", size=50, required=True,
         help="A short stable code used by integrations and settings.")
-    description = fields.Text("Description", translate=True)
+    description = fields.Text("Description", size=5000, translate=True)
 
     @classmethod
     def __setup__(cls):
@@ -97,8 +97,8 @@ class ServiceCategory(DeactivableMixin, tree(separator=' / '), ModelSQL,
     __name__ = 'hb.service.category'
     __string__ = "Service Category"
 
-    name = fields.Char("Name", required=True, translate=True)
-    code = fields.Char("Code", required=True)
+    name = fields.Char("Name", size=200, required=True, translate=True)
+    code = fields.Char("Code", size=50, required=True)
     parent = fields.Many2One(
         'hb.service.category', "Parent", ondelete='RESTRICT')
     children = fields.One2Many('hb.service.category', 'parent', "Children")
@@ -111,7 +111,7 @@ class ServiceCategory(DeactivableMixin, tree(separator=' / '), ModelSQL,
             ],
         help="The highest price per unit, in the company currency and VAT "
         "included, that a provider may ask. Empty: the parent's cap.")
-    description = fields.Text("Description", translate=True)
+    description = fields.Text("Description", size=5000, translate=True)
 
     @classmethod
     def __setup__(cls):

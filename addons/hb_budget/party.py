@@ -79,7 +79,7 @@ class Party(metaclass=PoolMeta):
         "Personal Budget Client",
         help="Check if the party is a client of personal budgets.")
     hb_hetu = fields.Char(
-        "Personal Identity Code", strip=True,
+        "Personal Identity Code", size=20, strip=True,
         states={
             'required': Eval('hb_client', False),
             'invisible': ~Eval('hb_client', False),
@@ -106,7 +106,7 @@ class Party(metaclass=PoolMeta):
             },
         help="The social worker responsible for the client (omatyöntekijä).")
     hb_mobile = fields.Char(
-        "Personal Budget Mobile",
+        "Personal Budget Mobile", size=30,
         states={
             'invisible': ~Eval('hb_client', False),
             },
@@ -352,7 +352,8 @@ class Representative(ModelSQL, ModelView):
         help="The person who acts for the client.")
     role = fields.Selection(ROLES, "Role", required=True)
     mobile = fields.Char(
-        "Mobile", help="The mobile phone number, in international form.")
+        "Mobile", size=30,
+        help="The mobile phone number, in international form.")
     may_view_balance = fields.Boolean(
         "May View the Balance",
         help="Check if the representative may see the balance "

@@ -69,10 +69,10 @@ class Plan(AccessLogMixin, Workflow, ModelSQL, ModelView):
     next_versions = fields.One2Many(
         'hb.plan', 'previous', "Next Versions", readonly=True)
     needs = fields.Text(
-        "Needs", states=_states,
+        "Needs", size=10000, states=_states,
         help="The service needs assessed with the client.")
     goals = fields.Text(
-        "Goals", states=_states,
+        "Goals", size=10000, states=_states,
         help="What the client wants to reach with the services.")
     services = fields.One2Many(
         'hb.plan.service', 'plan', "Agreed Services", states=_states)
@@ -351,7 +351,7 @@ class PlanService(AmountCheckMixin, ModelSQL, ModelView):
         ondelete='RESTRICT')
     unit = fields.Function(
         fields.Selection('get_units', "Unit"), 'on_change_with_unit')
-    description = fields.Char("Description")
+    description = fields.Char("Description", size=500)
     quantity = fields.Numeric(
         "Quantity per Month", digits=(16, 2), required=True,
         domain=[('quantity', '>', 0)],
@@ -434,7 +434,8 @@ class PlanCriterion(ModelSQL, ModelView):
         CRITERIA, "Criterion", required=True, sort=False)
     criterion_string = criterion.translated('criterion')
     answer = fields.Selection(ANSWERS, "Answer", sort=False)
-    note = fields.Text("Note", help="How the criterion was assessed.")
+    note = fields.Text(
+        "Note", size=5000, help="How the criterion was assessed.")
 
     @classmethod
     def __setup__(cls):

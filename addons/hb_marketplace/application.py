@@ -14,7 +14,7 @@ from trytond.model import (
 )
 from trytond.model.exceptions import AccessError
 from trytond.pool import Pool
-from trytond.pyson import Bool, Eval
+from trytond.pyson import Bool, Eval, If
 from trytond.transaction import Transaction
 
 from trytond.modules.hb_budget.master import UNITS
@@ -23,7 +23,9 @@ from . import mail
 from .exceptions import (
     ApplicationIncomplete,
     DuplicateApplication,
+    ExistingProviderWarning,
     PortalUserError,
+    ProviderConfirmationError,
     ReasonRequired,
     RulebookNotAccepted,
 )
@@ -55,6 +57,12 @@ CHECKLIST = [
     'check_quality',
     'check_staff_suitability',
     ]
+PROVIDER_CONFIRMATIONS = [
+    (None, ""),
+    ('pending', "Waiting for the Provider"),
+    ('confirmed', "Confirmed by the Provider"),
+    ('declined', "Declined by the Provider"),
+    ]
 ATTACHMENT_KINDS = [
     ('liability_insurance', "Liability insurance certificate"),
     ('prepayment_register', "Prepayment register extract"),
@@ -73,29 +81,30 @@ class Application(Workflow, ModelSQL, ModelView):
         'readonly': ~Eval('state').in_(['submitted']),
         }
 
-    number = fields.Char("Number", readonly=True)
+    number = fields.Char("Number", size=50, readonly=True)
     name = fields.Char(
-        "Provider Name", required=True, states=_states,
+        "Provider Name", size=200, required=True, states=_states,
         help="The business or association name of the provider.")
     business_id = fields.Char(
-        "Business ID", required=True, states=_states,
+        "Business ID", size=20, required=True, states=_states,
         help="The Finnish business ID (Y-tunnus), e.g. 1234567-8.")
     vat_number = fields.Char(
-        "VAT Number", states=_states,
+        "VAT Number", size=30, states=_states,
         help="The EU VAT number (e.g. FI12345678), if registered for VAT.")
-    street = fields.Text("Street", states=_states)
-    postal_code = fields.Char("Postal Code", states=_states)
-    city = fields.Char("City", states=_states)
-    contact_name = fields.Char("Contact Person", required=True, states=_states)
-    email = fields.Char("Email", required=True, states=_states)
-    phone = fields.Char("Phone", required=True, states=_states)
+    street = fields.Text("Street", size=500, states=_states)
+    postal_code = fields.Char("Postal Code", size=20, states=_states)
+    city = fields.Char("City", size=100, states=_states)
+    contact_name = fields.Char(
+        "Contact Person", size=200, required=True, states=_states)
+    email = fields.Char("Email", size=254, required=True, states=_states)
+    phone = fields.Char("Phone", size=30, required=True, states=_states)
     language = fields.Selection(
         LANGUAGES, "Language", required=True, states=_states,
         help="The language in which the applicant is contacted.")
-    iban = fields.Char("IBAN", required=True, states=_states)
-    bic = fields.Char("BIC", required=True, states=_states)
+    iban = fields.Char("IBAN", size=50, required=True, states=_states)
+    bic = fields.Char("BIC", size=20, required=True, states=_states)
     description = fields.Text(
-        "Presentation", states=_states,
+        "Presentation", size=5000, states=_states,
         help="How the provider presents itself to clients.")
     municipalities = fields.Many2Many(
         'hb.provider.application-hb.municipality', 'application',
@@ -136,15 +145,16 @@ class Application(Workflow, ModelSQL, ModelView):
         "Staff Suitability Checked", states=_review_states,
         help="Extra criteria of the wellbeing area, e.g. criminal record "
         "checks of staff working with children.")
-    review_note = fields.Text("Review Note", states=_review_states)
+    review_note = fields.Text(
+        "Review Note", size=10000, states=_review_states)
     information_request = fields.Text(
-        "Information Requested",
+        "Information Requested", size=5000,
         states={
             'readonly': ~Eval('state').in_(['submitted']),
             },
         help="What the applicant is asked to add; sent by email.")
     rejection_reason = fields.Text(
-        "Rejection Reason",
+        "Rejection Reason", size=5000,
         states={
             'readonly': ~Eval('state').in_(
                 ['submitted', 'information_requested']),
@@ -153,6 +163,27 @@ class Application(Workflow, ModelSQL, ModelView):
     reviewed_by = fields.Many2One('res.user', "Reviewed by", readonly=True)
     reviewed_at = fields.Timestamp("Reviewed at", readonly=True)
 
+    existing_party = fields.Many2One(
+        'party.party', "Existing Provider", readonly=True,
+        help="The party that already has the business ID: the application "
+        "asks to change that provider and needs its confirmation.")
+    provider_confirmation = fields.Selection(
+        PROVIDER_CONFIRMATIONS, "Provider Confirmation", readonly=True,
+        states={
+            'invisible': ~Eval('existing_party'),
+            },
+        help="The answer of the existing provider, given in its portal.")
+    provider_decided_by = fields.Many2One(
+        'web.user', "Answered by", readonly=True,
+        states={
+            'invisible': ~Eval('provider_decided_by'),
+            },
+        help="The portal login of the existing provider that answered.")
+    provider_decided_at = fields.Timestamp(
+        "Answered at", readonly=True,
+        states={
+            'invisible': ~Eval('provider_decided_at'),
+            })
     party = fields.Many2One('party.party', "Provider", readonly=True)
     contract = fields.Many2One(
         'hb.provider.contract', "Contract", readonly=True)
@@ -207,6 +238,16 @@ class Application(Workflow, ModelSQL, ModelView):
     @classmethod
     def default_state(cls):
         return 'draft'
+
+    @classmethod
+    def view_attributes(cls):
+        return super().view_attributes() + [
+            ('//group[@id="existing"]', 'states', {
+                    'invisible': ~Eval('existing_party'),
+                    }),
+            ('/tree/field[@name="existing_party"]', 'visual',
+                If(Bool(Eval('existing_party')), 'danger', '')),
+            ]
 
     @classmethod
     def default_language(cls):
@@ -323,7 +364,9 @@ class Application(Workflow, ModelSQL, ModelView):
         default = default.copy() if default is not None else {}
         for field in ['number', 'submitted_at', 'party', 'contract',
                 'web_user', 'reviewed_by', 'reviewed_at',
-                'information_request', 'rejection_reason', 'review_note']:
+                'information_request', 'rejection_reason', 'review_note',
+                'existing_party', 'provider_confirmation',
+                'provider_decided_by', 'provider_decided_at']:
             default.setdefault(field, None)
         for field in CHECKLIST:
             default.setdefault(field, False)
@@ -360,6 +403,94 @@ class Application(Workflow, ModelSQL, ModelView):
                 application.number = sequence.get()
         cls.save(applications)
 
+    def find_existing_party(self):
+        "Return the active party that already has the business ID, or None"
+        pool = Pool()
+        Identifier = pool.get('party.identifier')
+        identifiers = Identifier.search([
+                ('type', '=', 'fi_ytunnus'),
+                ('code', '=', self.business_id),
+                ('party.active', '=', True),
+                ], order=[('id', 'ASC')], limit=1)
+        if identifiers:
+            return identifiers[0].party
+
+    @classmethod
+    def set_existing_party(cls, applications):
+        """Link the applications to the provider that already has their
+        business ID; return those that wait for its confirmation anew"""
+        waiting = []
+        for application in applications:
+            party = application.find_existing_party()
+            if party == application.existing_party:
+                continue
+            application.existing_party = party
+            application.provider_confirmation = 'pending' if party else None
+            application.provider_decided_by = None
+            application.provider_decided_at = None
+            if party:
+                waiting.append(application)
+        cls.save(applications)
+        return waiting
+
+    @property
+    def existing_portal_users(self):
+        "The active portal logins of the existing provider"
+        pool = Pool()
+        WebUser = pool.get('web.user')
+        if not self.existing_party:
+            return []
+        return WebUser.search([
+                ('party', '=', self.existing_party.id),
+                ('active', '=', True),
+                ], order=[('id', 'ASC')])
+
+    def check_provider_confirmation(self):
+        """Refuse the approval of a change request for an existing provider
+        that one of its portal logins has not confirmed"""
+        party = self.find_existing_party()
+        if not party and not self.existing_party:
+            return
+        variables = {
+            'application': self.rec_name,
+            'party': (party or self.existing_party).rec_name,
+            'business_id': self.business_id,
+            }
+        if party != self.existing_party:
+            message = 'msg_application_provider_not_confirmed'
+        elif self.provider_confirmation == 'declined':
+            message = 'msg_application_provider_declined'
+        elif (self.provider_confirmation == 'confirmed'
+                and self.provider_decided_by
+                and self.provider_decided_by.party == party):
+            return
+        elif not self.existing_portal_users:
+            message = 'msg_application_provider_no_login'
+        else:
+            message = 'msg_application_provider_not_confirmed'
+        raise ProviderConfirmationError(gettext(
+                'hb_marketplace.' + message, **variables))
+
+    @classmethod
+    def decide_by_provider(cls, applications, web_user, confirm):
+        """Record the answer of web_user, a portal login of the existing
+        provider, to the applications concerning it"""
+        for application in applications:
+            if (not application.existing_party
+                    or web_user.party != application.existing_party
+                    or application.state not in {
+                        'submitted', 'information_requested'}
+                    or application.provider_confirmation != 'pending'):
+                raise ProviderConfirmationError(gettext(
+                        'hb_marketplace.msg_application_provider_answered',
+                        application=application.rec_name))
+        cls.write(applications, {
+                'provider_confirmation': (
+                    'confirmed' if confirm else 'declined'),
+                'provider_decided_by': web_user.id,
+                'provider_decided_at': datetime.datetime.now(),
+                })
+
     @classmethod
     @ModelView.button
     @Workflow.transition('submitted')
@@ -371,8 +502,11 @@ class Application(Workflow, ModelSQL, ModelView):
         cls.write([a for a in applications if not a.submitted_at], {
                 'submitted_at': now,
                 })
+        waiting = cls.set_existing_party(applications)
         for application in applications:
             application.send_email('received')
+        for application in waiting:
+            application.send_existing_provider_email()
 
     @classmethod
     @ModelView.button
@@ -416,8 +550,25 @@ class Application(Workflow, ModelSQL, ModelView):
             application.check_submittable()
             for line in application.services:
                 line.check_price()
+            application.check_provider_confirmation()
+        cls.check_existing_warning(applications)
         cls._set_reviewer(applications)
         cls.create_providers(applications)
+
+    @classmethod
+    def check_existing_warning(cls, applications):
+        "Warn the reviewer that an application changes an existing provider"
+        pool = Pool()
+        Warning = pool.get('res.user.warning')
+        for application in applications:
+            if not application.existing_party:
+                continue
+            key = Warning.format('hb_application_existing', [application])
+            if Warning.check(key):
+                raise ExistingProviderWarning(key, gettext(
+                        'hb_marketplace.msg_application_existing_warning',
+                        application=application.rec_name,
+                        party=application.existing_party.rec_name))
 
     @classmethod
     def _set_reviewer(cls, applications):
@@ -435,14 +586,24 @@ class Application(Workflow, ModelSQL, ModelView):
         Contract = pool.get('hb.provider.contract')
         WebUser = pool.get('web.user')
         Template = pool.get('product.template')
+        BankChange = pool.get('hb.provider.bank.change')
 
         parties = [a.get_party() for a in applications]
         Party.save(parties)
+        bank_changes = []
         for application, party in zip(applications, parties):
             application.party = party
-            party.hb_bank_account = party.get_hb_bank_account(
-                application.iban, application.bic)
+            if application.existing_party:
+                # An existing provider's account changes only once the
+                # back office verifies the change
+                change = application.get_bank_change()
+                if change:
+                    bank_changes.append(change)
+            else:
+                party.hb_bank_account = party.get_hb_bank_account(
+                    application.iban, application.bic)
         Party.save(parties)
+        BankChange.save(bank_changes)
 
         contracts = [a.get_contract() for a in applications]
         Contract.save(contracts)
@@ -461,7 +622,8 @@ class Application(Workflow, ModelSQL, ModelView):
             application.send_email('approved')
 
     def get_party(self):
-        "Return the provider party (the existing one for the business ID)"
+        """Return the provider party: the existing one that confirmed the
+        application, else a new one"""
         pool = Pool()
         Party = pool.get('party.party')
         Identifier = pool.get('party.identifier')
@@ -470,36 +632,59 @@ class Application(Workflow, ModelSQL, ModelView):
         Lang = pool.get('ir.lang')
         Country = pool.get('country.country')
 
-        identifiers = Identifier.search([
-                ('type', '=', 'fi_ytunnus'),
-                ('code', '=', self.business_id),
-                ('party.active', '=', True),
-                ], limit=1)
-        if identifiers:
-            party = identifiers[0].party
-        else:
-            party = Party(name=self.name)
-            party.identifiers = [
-                Identifier(type='fi_ytunnus', code=self.business_id)]
-            if self.vat_number:
-                party.identifiers += (
-                    Identifier(type='eu_vat', code=self.vat_number),)
-            countries = Country.search([('code', '=', 'FI')], limit=1)
-            party.addresses = [Address(
-                    street=self.street, postal_code=self.postal_code,
-                    city=self.city,
-                    country=countries[0] if countries else None)]
-            party.contact_mechanisms = [
-                ContactMechanism(
-                    type='email', value=self.email, name=self.contact_name),
-                ContactMechanism(
-                    type='phone', value=self.phone, name=self.contact_name),
-                ]
-            langs = Lang.search([('code', '=', self.language)], limit=1)
-            if langs:
-                party.lang, = langs
+        if self.existing_party:
+            party = self.existing_party
+            # Confirmed by the provider and reviewed with the application
+            if self.description:
+                party.hb_provider_description = self.description
+            return party
+        party = Party(name=self.name)
+        party.identifiers = [
+            Identifier(type='fi_ytunnus', code=self.business_id)]
+        if self.vat_number:
+            party.identifiers += (
+                Identifier(type='eu_vat', code=self.vat_number),)
+        countries = Country.search([('code', '=', 'FI')], limit=1)
+        party.addresses = [Address(
+                street=self.street, postal_code=self.postal_code,
+                city=self.city,
+                country=countries[0] if countries else None)]
+        party.contact_mechanisms = [
+            ContactMechanism(
+                type='email', value=self.email, name=self.contact_name),
+            ContactMechanism(
+                type='phone', value=self.phone, name=self.contact_name),
+            ]
+        langs = Lang.search([('code', '=', self.language)], limit=1)
+        if langs:
+            party.lang, = langs
         party.hb_provider_description = self.description
         return party
+
+    def get_bank_change(self):
+        """Return the request to pay the existing provider to the account of
+        the application (unsaved), None when it is paid there already"""
+        pool = Pool()
+        BankChange = pool.get('hb.provider.bank.change')
+        party = self.party
+        compact = self.iban.replace(' ', '')
+        account = party.hb_bank_account
+        if account and any(n.type == 'iban' and n.number_compact == compact
+                for n in account.numbers):
+            return None
+        requested = BankChange.search([
+                ('party', '=', party.id),
+                ('state', '=', 'requested'),
+                ])
+        if requested:
+            if any(c.iban.replace(' ', '') == compact for c in requested):
+                return None
+            raise ProviderConfirmationError(gettext(
+                    'hb_marketplace.msg_application_bank_change_open',
+                    application=self.rec_name, party=party.rec_name))
+        return BankChange(
+            party=party, iban=self.iban, bic=self.bic,
+            web_user=self.provider_decided_by)
 
     def get_contract(self):
         "Return the new contract of the approved provider (unsaved)"
@@ -543,6 +728,37 @@ class Application(Workflow, ModelSQL, ModelView):
         "Return the catalogue services of the application (unsaved)"
         return [line.get_template(self) for line in self.services]
 
+    def send_existing_provider_email(self):
+        """Tell the portal logins of the existing provider that an
+        application was made with its business ID"""
+        pool = Pool()
+        Configuration = pool.get('hb.configuration')
+        party = self.existing_party
+        language = party.lang.code if party.lang else 'fi'
+        if language not in {'fi', 'en'}:
+            language = 'fi'
+        base = (Configuration(1).hb_site_url or '').rstrip('/')
+        url = '%s/%s/hb/provider?lang=%s' % (
+            base, Transaction().database.name, language)
+        with Transaction().set_context(language=language):
+            variables = {
+                'provider': party.name,
+                'number': self.number or '',
+                'name': self.name,
+                'business_id': self.business_id,
+                'contact': self.contact_name,
+                'email': self.email,
+                'url': url,
+                }
+            subject = gettext(
+                'hb_marketplace.msg_email_application_existing_subject',
+                **variables)
+            body = gettext(
+                'hb_marketplace.msg_email_application_existing_body',
+                **variables)
+        return [mail.send_email(user.email, subject, body, self)
+            for user in self.existing_portal_users]
+
     def get_password_url(self):
         "Return the link where the provider's login chooses its password"
         return mail.password_url(self.web_user, self.language)
@@ -582,7 +798,7 @@ class ApplicationService(ModelSQL, ModelView):
     application = fields.Many2One(
         'hb.provider.application', "Application", required=True,
         ondelete='CASCADE')
-    name = fields.Char("Name", required=True, states=_states)
+    name = fields.Char("Name", size=200, required=True, states=_states)
     category = fields.Many2One(
         'hb.service.category', "Category", required=True, states=_states)
     unit = fields.Selection(UNITS, "Unit", required=True, states=_states)
@@ -594,7 +810,7 @@ class ApplicationService(ModelSQL, ModelView):
     languages = fields.MultiSelection(
         LANGUAGES, "Languages", states=_states,
         help="The languages in which the service is given.")
-    description = fields.Text("Description", states=_states)
+    description = fields.Text("Description", size=5000, states=_states)
 
     del _states
 

@@ -9,7 +9,7 @@ class Configuration(metaclass=PoolMeta):
     __name__ = 'hb.configuration'
 
     hb_rulebook = fields.Text(
-        "Rulebook", translate=True,
+        "Rulebook", size=100000, translate=True,
         help="The rulebook (sääntökirja) that binds approved providers; "
         "applicants must accept it.")
     hb_contract_months = fields.Integer(
@@ -21,11 +21,11 @@ class Configuration(metaclass=PoolMeta):
         help="The validity of a new provider contract, in months. "
         "Empty: until further notice.")
     hb_mail_from = fields.Char(
-        "Sender Email",
+        "Sender Email", size=254,
         help="The From address of marketplace emails. "
         "Empty: the server's default.")
     hb_site_url = fields.Char(
-        "Public Address",
+        "Public Address", size=2000,
         help="The address of the public pages as seen by users, "
         "e.g. https://palvelut.example.fi; used in links of emails.")
     hb_portal_timeout = fields.Integer(

@@ -33,7 +33,7 @@ class Contract(Workflow, ModelSQL, ModelView):
         'readonly': Eval('state') == 'terminated',
         }
 
-    number = fields.Char("Number", readonly=True)
+    number = fields.Char("Number", size=50, readonly=True)
     provider = fields.Many2One(
         'party.party', "Provider", required=True, ondelete='RESTRICT',
         states={
@@ -69,7 +69,7 @@ class Contract(Workflow, ModelSQL, ModelView):
     services = fields.One2Many(
         'product.template', 'hb_contract', "Services", readonly=True)
     suspension_reason = fields.Text(
-        "Suspension Reason", readonly=True,
+        "Suspension Reason", size=5000, readonly=True,
         states={
             'invisible': Eval('state') != 'suspended',
             })
@@ -380,7 +380,7 @@ class ContractHistory(ModelSQL, ModelView):
             ('reactivated', "Reactivated"),
             ('terminated', "Terminated"),
             ], "Action", required=True, readonly=True)
-    reason = fields.Text("Reason", readonly=True)
+    reason = fields.Text("Reason", size=5000, readonly=True)
     user = fields.Many2One('res.user', "User", readonly=True)
     date = fields.Function(fields.Timestamp("Date"), 'get_date')
 
@@ -397,7 +397,7 @@ class ContractHistory(ModelSQL, ModelView):
 class ContractReasonStart(ModelView):
     __name__ = 'hb.provider.contract.reason.start'
     __string__ = "Contract State Change"
-    reason = fields.Text("Reason", required=True)
+    reason = fields.Text("Reason", size=5000, required=True)
 
 
 class ContractSuspend(Wizard):

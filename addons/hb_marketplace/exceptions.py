@@ -1,6 +1,6 @@
 # This file is part of the HB (henkilökohtainen budjetti) modules for Tryton.
 # Licensed under the GNU GPL v3 or later; see LICENSE at the repository root.
-from trytond.exceptions import UserError
+from trytond.exceptions import UserError, UserWarning
 from trytond.model.exceptions import AccessError, ValidationError
 
 
@@ -74,3 +74,11 @@ class ServiceModificationError(AccessError):
 
 class PortalUserError(UserError):
     pass
+
+
+class ProviderConfirmationError(UserError):
+    "A change request for an existing provider lacks its confirmation"
+
+
+class ExistingProviderWarning(UserWarning):
+    "The application concerns a provider that already exists"

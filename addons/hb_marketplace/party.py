@@ -29,7 +29,7 @@ class Party(metaclass=PoolMeta):
             ],
         help="The verified account to which the provider is paid.")
     hb_provider_description = fields.Text(
-        "Provider Presentation", translate=True,
+        "Provider Presentation", size=5000, translate=True,
         help="How the provider presents itself in the catalogue.")
 
     def get_hb_bank_account(self, iban, bic):
@@ -76,13 +76,14 @@ class BankChange(Workflow, ModelSQL, ModelView):
     party = fields.Many2One(
         'party.party', "Provider", required=True, ondelete='CASCADE',
         states=_states)
-    iban = fields.Char("IBAN", required=True, states=_states)
-    bic = fields.Char("BIC", required=True, states=_states)
+    iban = fields.Char("IBAN", size=50, required=True, states=_states)
+    bic = fields.Char("BIC", size=20, required=True, states=_states)
     web_user = fields.Many2One('web.user', "Requested by", readonly=True)
     current_account = fields.Function(fields.Many2One(
             'bank.account', "Current Account"),
         'on_change_with_current_account')
-    refusal_reason = fields.Text("Refusal Reason", states=_states)
+    refusal_reason = fields.Text(
+        "Refusal Reason", size=5000, states=_states)
     decided_by = fields.Many2One('res.user', "Decided by", readonly=True)
     decided_at = fields.Timestamp("Decided at", readonly=True)
     state = fields.Selection([

@@ -287,6 +287,11 @@ def render(request, template_name, language, status=HTTPStatus.OK,
 
     formats = Formatter(language)
 
+    def maxlength(model, field):
+        "Return the maxlength attribute of a text box for field of model"
+        size = field_size(model, field)
+        return Markup(' maxlength="%d"') % size if size else ''
+
     # The formats of the language, unless the page gives its own
     values = {
         'money': formats.money, 'number': formats.number,
@@ -297,10 +302,16 @@ def render(request, template_name, language, status=HTTPStatus.OK,
         _=translate, lang=language, languages=LANGUAGES,
         url=url, base=base_path(request), switch_language=switch_language,
         csrf_field=csrf_field, session=session, navigation=navigation(),
-        site=site_settings(language), request_path=request.path, **values)
+        site=site_settings(language), maxlength=maxlength,
+        request_path=request.path, **values)
     response = Response(
         body, status=status, content_type='text/html; charset=utf-8')
     return secure(response, private=private or session is not None)
+
+
+def field_size(model, field):
+    "Return the size of the text field of model (None when unlimited)"
+    return getattr(Pool().get(model)._fields[field], 'size', None)
 
 
 def render_error(request, language, status, message_id, **context):

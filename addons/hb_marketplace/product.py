@@ -85,7 +85,8 @@ class Template(metaclass=PoolMeta):
     hb_languages = fields.MultiSelection(
         LANGUAGES, "Languages of Service", states=_hb_states)
     hb_description = fields.Text(
-        "Service Description", translate=True, states=_hb_states)
+        "Service Description", size=5000, translate=True,
+        states=_hb_states)
     hb_state = fields.Selection(
         SERVICE_STATES, "Catalogue State", readonly=True,
         states=_hb_states,
@@ -493,11 +494,11 @@ class PriceProposal(Workflow, ModelSQL, ModelView):
         help="VAT included. Takes effect when approved.")
     price_cap = fields.Function(fields.Numeric(
             "Price Cap", digits=(16, 2)), 'on_change_with_price_cap')
-    note = fields.Text("Note", readonly=True,
+    note = fields.Text("Note", size=2000, readonly=True,
         help="The provider's explanation.")
     web_user = fields.Many2One('web.user', "Proposed by", readonly=True)
     decision_reason = fields.Text(
-        "Decision Reason",
+        "Decision Reason", size=5000,
         states={
             'readonly': Eval('state') != 'proposed',
             })

@@ -27,7 +27,7 @@ class Rating(ModelSQL, ModelView):
     rating = fields.Integer(
         "Rating", required=True,
         help="From 1 (poor) to 5 (excellent).")
-    comment = fields.Text("Comment")
+    comment = fields.Text("Comment", size=2000)
     date = fields.Date("Date", required=True)
 
     @classmethod
@@ -84,8 +84,8 @@ class Gap(ModelSQL, ModelView):
         states={
             'invisible': Eval('source') == 'catalogue',
             })
-    language = fields.Char("Language", readonly=True)
-    description = fields.Text("Description",
+    language = fields.Char("Language", size=10, readonly=True)
+    description = fields.Text("Description", size=2000,
         help="The need that no service met.")
 
     @classmethod

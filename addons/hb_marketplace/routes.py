@@ -2,8 +2,10 @@
 # Licensed under the GNU GPL v3 or later; see LICENSE at the repository root.
 """The web pages: the public catalogue, the online application and the
 provider portal (see portal.py for the toolkit)."""
+import io
 import logging
 import os
+import zipfile
 from collections import OrderedDict
 from decimal import Decimal, InvalidOperation
 
@@ -33,10 +35,17 @@ MAX_COMPARE = 3
 APPLICATION_SERVICE_ROWS = 3
 ATTACHMENT_KINDS = [
     'liability_insurance', 'prepayment_register', 'self_monitoring_plan']
+DOCX = (
+    'application/vnd.openxmlformats-officedocument.wordprocessingml.document')
+ODT = 'application/vnd.oasis.opendocument.text'
+# The accepted types of attachments and the file name extensions of each
 ATTACHMENT_TYPES = {
-    'application/pdf', 'image/jpeg', 'image/png', 'text/plain',
-    'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
-    'application/vnd.oasis.opendocument.text',
+    'application/pdf': {'.pdf'},
+    'image/jpeg': {'.jpg', '.jpeg'},
+    'image/png': {'.png'},
+    'text/plain': {'.txt'},
+    DOCX: {'.docx'},
+    ODT: {'.odt'},
     }
 SORTS = ['price', 'rating', 'name']
 PAGE_SIZE = 50
@@ -71,6 +80,50 @@ def _not_found(request, language, session=None):
 def _error_message(exception):
     "The text of a UserError to show on a page"
     return exception.message
+
+
+def _too_long(pool, translate, model, values, labels=None):
+    """Return the message refusing the first text of values (by field name
+    of model) longer than its field allows, None when all fit"""
+    Model = pool.get(model)
+    Field = pool.get('ir.model.field')
+    for name, value in values.items():
+        size = getattr(Model._fields[name], 'size', None)
+        if isinstance(value, str) and size and len(value) > size:
+            label = (labels or {}).get(name) or Field.get_name(model, name)
+            return translate('msg_page_too_long', field=label, size=size)
+
+
+def _content_type(data):
+    """Return the type of an uploaded file told by its content (among
+    ATTACHMENT_TYPES), None when it is none of them"""
+    if data.startswith(b'%PDF-'):
+        return 'application/pdf'
+    if data.startswith(b'\x89PNG\r\n\x1a\n'):
+        return 'image/png'
+    if data.startswith(b'\xff\xd8\xff'):
+        return 'image/jpeg'
+    if data.startswith(b'PK\x03\x04'):
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                names = set(archive.namelist())
+                if 'mimetype' in names:
+                    with archive.open('mimetype') as fp:
+                        if fp.read(100) == ODT.encode('ascii'):
+                            return ODT
+                if ('[Content_Types].xml' in names
+                        and 'word/document.xml' in names):
+                    return DOCX
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError,
+                ValueError, NotImplementedError):
+            return None
+        return None
+    # Text: no control characters but white space (an executable, an
+    # archive or UTF-16 all have some)
+    if data and not any(
+            b < 0x20 and b not in b'\t\n\r\f' or b == 0x7f for b in data):
+        return 'text/plain'
+    return None
 
 
 @app.route('/<database_name>/hb/static/hb.css', methods=['GET'])
@@ -328,10 +381,28 @@ REQUIRED_APPLICATION_FIELDS = [
     'street', 'postal_code', 'city']
 
 
+APPLICATION_TEXT_FIELDS = [
+    'name', 'business_id', 'vat_number', 'street', 'postal_code', 'city',
+    'contact_name', 'email', 'phone', 'iban', 'bic', 'description']
+
+
 def _check_application_form(pool, values, translate):
     "Return the message of what the form lacks, None when complete"
     Application = pool.get('hb.provider.application')
     Field = pool.get('ir.model.field')
+    error = _too_long(pool, translate, 'hb.provider.application',
+        {f: values.get(f) for f in APPLICATION_TEXT_FIELDS})
+    for service in values['services'][0][1]:
+        error = error or _too_long(
+            pool, translate, 'hb.provider.application.service', {
+                'name': service['name'],
+                'description': service['description'],
+                }, labels={
+                'name': translate('msg_page_field_service_name'),
+                'description': translate('msg_page_description'),
+                })
+    if error:
+        return error
     missing = [f for f in REQUIRED_APPLICATION_FIELDS if not values.get(f)]
     if missing:
         return translate('msg_page_apply_missing', fields=', '.join(
@@ -351,25 +422,38 @@ def _check_application_form(pool, values, translate):
         return translate('msg_page_apply_rulebook_required')
 
 
-def _save_attachments(pool, request, application, translate):
-    Attachment = pool.get('ir.attachment')
+def _read_attachments(request, translate):
+    """Return the uploaded attachments as (kind, file name, data), refusing
+    with UserError a file whose type, name or content is not accepted (its
+    content must be of the type declared and named)"""
     attachments = []
     for kind in ATTACHMENT_KINDS:
         upload = request.files.get(kind)
         if not upload or not upload.filename:
             continue
+        filename = os.path.basename(upload.filename)
         if upload.mimetype not in ATTACHMENT_TYPES:
             raise UserError(translate(
-                    'msg_page_apply_attachment_type',
-                    filename=upload.filename))
-        attachments.append(Attachment(
+                    'msg_page_apply_attachment_type', filename=filename))
+        data = upload.read()
+        extension = os.path.splitext(filename)[1].lower()
+        if (_content_type(data) != upload.mimetype
+                or extension not in ATTACHMENT_TYPES[upload.mimetype]):
+            raise UserError(translate(
+                    'msg_page_apply_attachment_content', filename=filename))
+        attachments.append((kind, filename, data))
+    return attachments
+
+
+def _save_attachments(pool, attachments, application, translate):
+    Attachment = pool.get('ir.attachment')
+    Attachment.save([Attachment(
                 resource=application,
                 name='%s - %s' % (
                     translate('msg_page_apply_attachment_%s' % kind),
-                    os.path.basename(upload.filename)),
+                    filename),
                 description=kind,
-                data=upload.read()))
-    Attachment.save(attachments)
+                data=data) for kind, filename, data in attachments])
 
 
 @app.route('/<database_name>/hb/provider/apply', methods=['GET', 'POST'])
@@ -396,15 +480,18 @@ def apply(request, pool, language):
         error = _check_application_form(pool, values, translate)
         if not error:
             try:
+                # Checked before anything is written
+                attachments = _read_attachments(request, translate)
                 application, = Application.create([values])
-                _save_attachments(pool, request, application, translate)
+                _save_attachments(pool, attachments, application, translate)
                 Application.submit([application])
             except UserError as exception:
                 portal.rollback()
                 error = _error_message(exception)
             else:
                 return render(request, 'apply_done.html', language,
-                    application=application)
+                    application=application,
+                    existing=bool(application.existing_party))
         status = HTTPStatus.BAD_REQUEST
     response = render(request, 'apply.html', language, status=status,
         csrf_token=token, error=error, form=form,
@@ -540,6 +627,8 @@ def portal_home(request, pool, session, language):
     message = {
         'bank': 'msg_page_bank_requested',
         'user': 'msg_page_user_added',
+        'confirmed': 'msg_page_application_confirmed_done',
+        'declined': 'msg_page_application_declined_done',
         }.get(request.args.get('done'))
     return _portal_home(request, pool, session, language, message=message)
 
@@ -552,6 +641,7 @@ def _portal_home(request, pool, session, language, error=None,
     WebUser = pool.get('web.user')
     party = session.party
     return render(request, 'portal_home.html', language, status=status,
+        applications=_provider_applications(pool, session),
         session=session, error=error, form=form or {},
         message=Translator(language)(message) if message else None,
         contracts=Contract.search([('provider', '=', party.id)]),
@@ -564,6 +654,44 @@ def _portal_home(request, pool, session, language, error=None,
                 ('party', '=', party.id),
                 ], limit=5),
         users=WebUser.search([('party', '=', party.id)]))
+
+
+def _provider_applications(pool, session, application_id=None):
+    """Return the open applications made with the business ID of the
+    session's provider (the one of application_id only when given)"""
+    Application = pool.get('hb.provider.application')
+    domain = [
+        ('existing_party', '=', session.party.id),
+        ('state', 'in', ['submitted', 'information_requested']),
+        ]
+    if application_id is not None:
+        domain.append(('id', '=', application_id))
+    return Application.search(domain, order=[('id', 'ASC')])
+
+
+@app.route('/<database_name>/hb/provider/application/<int:application_id>',
+    methods=['POST'])
+@with_pool
+@with_transaction(readonly=False)
+@provider_page
+def portal_application(request, pool, session, language, application_id):
+    "Confirm or decline an application made with the provider's business ID"
+    Application = pool.get('hb.provider.application')
+    applications = _provider_applications(pool, session, application_id)
+    decision = request.form.get('decision')
+    if not applications or decision not in {'confirm', 'decline'}:
+        return _not_found(request, language, session)
+    try:
+        Application.decide_by_provider(
+            applications, session.user, decision == 'confirm')
+    except UserError as exception:
+        portal.rollback()
+        return _portal_home(request, pool, session, language,
+            error=_error_message(exception), status=HTTPStatus.BAD_REQUEST)
+    return portal.secure(redirect(portal.url_for(
+                request, 'provider', language,
+                done='confirmed' if decision == 'confirm' else 'declined')),
+        private=True)
 
 
 def _check_active(pool, session, translate):
@@ -588,7 +716,10 @@ def portal_service(request, pool, session, language, service_id):
     error, status, message = None, HTTPStatus.OK, None
     if request.method == 'POST':
         price = _price(request.form.get('price'))
-        error = _check_active(pool, session, translate)
+        note = request.form.get('note', '').strip()
+        error = _too_long(
+            pool, translate, 'hb.service.price.proposal', {'note': note})
+        error = error or _check_active(pool, session, translate)
         if not error and price is None:
             error = translate('msg_page_price_invalid')
         if not error:
@@ -596,7 +727,7 @@ def portal_service(request, pool, session, language, service_id):
                 Proposal.create([{
                             'service': service.id,
                             'price': price,
-                            'note': request.form.get('note', '').strip(),
+                            'note': note,
                             'web_user': session.user.id,
                             }])
             except UserError as exception:
@@ -631,8 +762,16 @@ def portal_service_new(request, pool, session, language):
         if any(k.covers_category(c) for k in contracts)]
     error, status = None, HTTPStatus.OK
     if request.method == 'POST':
-        error = _check_active(pool, session, translate)
         name = request.form.get('name', '').strip()
+        description = request.form.get('description', '').strip()
+        error = _too_long(pool, translate, 'hb.provider.application.service', {
+                'name': name,
+                'description': description,
+                }, labels={
+                'name': translate('msg_page_field_service_name'),
+                'description': translate('msg_page_description'),
+                })
+        error = error or _check_active(pool, session, translate)
         category = _browse_active(Category, _int(request.form.get('category')))
         price = _price(request.form.get('price'))
         if not error and (not name or category not in categories):
@@ -653,8 +792,7 @@ def portal_service_new(request, pool, session, language):
                     hb_customer_groups=contract.customer_groups,
                     hb_municipalities=contract.municipalities,
                     hb_languages=languages or ['fi'],
-                    hb_description=request.form.get(
-                        'description', '').strip(),
+                    hb_description=description,
                     hb_state='proposed', products=[Product()])
                 template.save()
             except UserError as exception:
@@ -676,12 +814,19 @@ def portal_service_new(request, pool, session, language):
 @provider_page
 def portal_bank(request, pool, session, language):
     BankChange = pool.get('hb.provider.bank.change')
+    values = {
+        'iban': request.form.get('iban', '').strip(),
+        'bic': request.form.get('bic', '').strip(),
+        }
+    error = _too_long(pool, Translator(language),
+        'hb.provider.bank.change', values)
     try:
+        if error:
+            raise UserError(error)
         BankChange.create([{
                     'party': session.party.id,
-                    'iban': request.form.get('iban', '').strip(),
-                    'bic': request.form.get('bic', '').strip(),
                     'web_user': session.user.id,
+                    **values,
                     }])
     except UserError as exception:
         portal.rollback()
@@ -701,7 +846,13 @@ def portal_users(request, pool, session, language):
     WebUser = pool.get('web.user')
     translate = Translator(language)
     try:
-        email = format_email(request.form.get('email', ''))
+        email = request.form.get('email', '').strip()
+        error = _too_long(pool, translate, 'hb.provider.application',
+            {'email': email},
+            labels={'email': translate('msg_page_field_email')})
+        if error:
+            raise PortalUserError(error)
+        email = format_email(email)
         if WebUser.search([('email', '=', email)], limit=1):
             raise PortalUserError(translate(
                     'msg_page_user_exists', email=email))

@@ -16,7 +16,7 @@ class UserApplication(metaclass=PoolMeta):
             },
         help="The provider whose terminals use the key.")
     hb_name = fields.Char(
-        "Name",
+        "Name", size=200,
         states={
             'invisible': Eval('application') != 'hb_voucher',
             },

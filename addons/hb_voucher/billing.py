@@ -786,7 +786,7 @@ class Reconciliation(ModelView):
         "Budget Spent = Captured − Refunded", readonly=True)
     check_analytic = fields.Boolean(
         "Analytic Balance = Spent", readonly=True)
-    mismatches = fields.Text("Mismatches", readonly=True)
+    mismatches = fields.Text("Mismatches", size=1000000, readonly=True)
 
 
 class Reconcile(Wizard):

@@ -101,7 +101,7 @@ class Charge(AccessLogMixin, Workflow, ModelSQL, ModelView):
     __string__ = "Personal Budget Charge"
     _rec_name = 'number'
 
-    number = fields.Char("Number", readonly=True)
+    number = fields.Char("Number", size=50, readonly=True)
     company = fields.Many2One(
         'company.company', "Company", required=True, readonly=True)
     kind = fields.Selection(KINDS, "Kind", required=True, readonly=True)
@@ -111,7 +111,7 @@ class Charge(AccessLogMixin, Workflow, ModelSQL, ModelView):
             'invisible': Eval('kind') != 'refund',
             })
     reason = fields.Text(
-        "Reason", readonly=True,
+        "Reason", size=5000, readonly=True,
         states={
             'invisible': Eval('kind') != 'refund',
             })
@@ -132,7 +132,7 @@ class Charge(AccessLogMixin, Workflow, ModelSQL, ModelView):
         ondelete='RESTRICT',
         help="The representative whose phone number was given.")
     mobile = fields.Char(
-        "Mobile", readonly=True,
+        "Mobile", size=30, readonly=True,
         help="The phone number given at the point of service.")
     budget = fields.Many2One(
         'hb.budget', "Budget", required=True, readonly=True,
@@ -147,14 +147,14 @@ class Charge(AccessLogMixin, Workflow, ModelSQL, ModelView):
         readonly=True,
         help="Negative for refunds.")
     idempotency_key = fields.Char(
-        "Idempotency Key", readonly=True, strip=False,
+        "Idempotency Key", size=255, readonly=True, strip=False,
         help="The provider's key of the request: "
         "the same key never charges twice.")
     idempotency_digest = fields.Char(
-        "Idempotency Digest", readonly=True,
+        "Idempotency Digest", size=64, readonly=True,
         help="The digest of the request the idempotency key was given "
         "with: the key reused with another request is refused.")
-    code_hash = fields.Char("Code Hash", readonly=True)
+    code_hash = fields.Char("Code Hash", size=200, readonly=True)
     attempts = fields.Integer("Wrong Codes", readonly=True)
     expires_at = fields.Timestamp("Expires At", readonly=True)
     captured_at = fields.Timestamp("Captured At", readonly=True)
@@ -960,7 +960,7 @@ class ChargeRefundStart(ModelView):
             ],
         help="The amount given back to the client's budget.")
     maximum = fields.Numeric("Refundable", digits=(16, 2), readonly=True)
-    reason = fields.Text("Reason", required=True)
+    reason = fields.Text("Reason", size=5000, required=True)
 
 
 class ChargeRefund(Wizard):

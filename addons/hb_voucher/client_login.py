@@ -48,7 +48,7 @@ class ClientLogin(ModelSQL, ModelView):
     __name__ = 'hb.client.login'
     __string__ = "Client Page Login"
 
-    mobile = fields.Char("Mobile", required=True, readonly=True)
+    mobile = fields.Char("Mobile", size=30, required=True, readonly=True)
     client = fields.Many2One(
         'party.party', "Client", readonly=True, ondelete='CASCADE',
         help="Empty when no one may log in with the number: the request "
@@ -58,10 +58,10 @@ class ClientLogin(ModelSQL, ModelView):
         ondelete='CASCADE',
         help="The representative who logged in for the client.")
     state = fields.Selection(STATES, "State", required=True, readonly=True)
-    code_hash = fields.Char("Code Hash", readonly=True)
+    code_hash = fields.Char("Code Hash", size=200, readonly=True)
     code_expires = fields.Timestamp("Code Expires", readonly=True)
     attempts = fields.Integer("Wrong Codes", readonly=True)
-    session_hash = fields.Char("Session Hash", readonly=True)
+    session_hash = fields.Char("Session Hash", size=200, readonly=True)
     last_seen = fields.Timestamp("Last Seen", readonly=True)
     attempt_hash = fields.Char("Attempt Hash", readonly=True,
         help="The hash of the secret of the browser that asked the code: "

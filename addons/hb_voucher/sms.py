@@ -49,8 +49,8 @@ class Message(ModelSQL, ModelView):
     __name__ = 'hb.sms.message'
     __string__ = "SMS Message"
 
-    to = fields.Char("To", required=True, readonly=True)
-    text = fields.Text("Text", required=True, readonly=True)
+    to = fields.Char("To", size=30, required=True, readonly=True)
+    text = fields.Text("Text", size=2000, required=True, readonly=True)
     date = fields.Timestamp("Date", required=True, readonly=True)
 
     @classmethod
