@@ -355,9 +355,17 @@ def load_users():
         user = existing.get(login)
         if user:
             missing = set(group_ids) - {g.id for g in user.groups}
-            if not missing:
+            if missing:
+                user.groups = list(user.groups) + sorted(missing)
+            changed = bool(missing)
+            if password and not user.password_hash:
+                user.password = password
+                changed = True
+            if finnish and not user.language:
+                user.language, = finnish
+                changed = True
+            if not changed:
                 continue
-            user.groups = list(user.groups) + sorted(missing)
         else:
             user = User(
                 login=login, name=name, companies=[company],
@@ -813,10 +821,9 @@ def load_charges():
 
 def load_portal_passwords():
     """Give the providers' portal logins the password in the environment
-    variable HB_DEMO_PORTAL_PASSWORD (the demo command sets it to the
-    admin password it generated) so that the portal can be tried"""
-    import os
-    password = os.environ.get('HB_DEMO_PORTAL_PASSWORD')
+    variable HB_DEMO_PASSWORD (the demo command sets it to the admin
+    password it generated) so that the portal can be tried"""
+    password = demo_password()
     if not password:
         return
     WebUser = pool().get('web.user')
