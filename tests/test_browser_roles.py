@@ -335,23 +335,6 @@ class Walk:
                 self.js_async('hbWalk.open(arguments[0]).then(done);',
                     menu_id)
                 self.idle()
-                # Unfold the menu down to the entry
-                self.js_async(
-                    'var screen = Sao.main_menu_screen;'
-                    'Sao.rpc({method: "model.ir.ui.menu.read", '
-                    'params: [[arguments[0]], ["parent"], {}]}, '
-                    'Sao.Session.current_session).then(function(menus) {'
-                    '  var parent = menus[0].parent;'
-                    '  return Sao.rpc({method: "model.ir.ui.menu.read", '
-                    '    params: [[parent], ["parent"], {}]}, '
-                    '    Sao.Session.current_session).then(function(p) {'
-                    '      var path = p[0].parent ? [p[0].parent, parent] '
-                    '        : [parent];'
-                    '      return screen.current_view.expand_nodes('
-                    '        [path]);'
-                    '  });'
-                    '}).always(function() { done(null); });', menu_id)
-                self.idle()
         self.driver.save_screenshot(path)
 
 
