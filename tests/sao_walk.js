@@ -154,7 +154,7 @@
         });
     };
 
-    var ROWS_GRACE_MS = 8000;
+    var ROWS_GRACE_MS = 20000;
     var rows_missing = new WeakMap();
 
     function busy() {
@@ -170,7 +170,7 @@
         }
         for (const tab of Sao.Tab.tabs) {
             // sao draws a list's rows after reading its records: give it
-            // ROWS_GRACE_MS
+            // ROWS_GRACE_MS (a loaded machine is slow)
             var view = tab.screen && tab.screen.current_view;
             if (view && view.view_type == 'tree' && tab.screen.group &&
                 tab.screen.group.length &&
@@ -296,7 +296,7 @@
         }
         for (const tab of Sao.Tab.tabs) {
             // sao draws a list's rows after reading its records: give it
-            // ROWS_GRACE_MS
+            // ROWS_GRACE_MS (a loaded machine is slow)
             var view = tab.screen && tab.screen.current_view;
             if (view && view.view_type == 'tree' && tab.screen.group &&
                 tab.screen.group.length &&
