@@ -50,14 +50,14 @@ if [ ! -f "$READY" ]; then
         die "creating the database failed; see $VAR/log/demo-init.log"
     fi
     step "Loading the demo data"
-    HB_DEMO_PORTAL_PASSWORD="$(cat "$PASSFILE")" \
+    HB_DEMO_PASSWORD="$(cat "$PASSFILE")" \
         "$VENV/bin/python" "$ROOT/scripts/demo_data.py" "$DB"
     echo "$HASH" > "$READY"
     NEW_PASSWORD=1
 elif [ "$(cat "$READY")" != "$HASH" ]; then
     step "Module sources changed: updating the demo database"
     "$VENV/bin/trytond-admin" -d "$DB" -u "${MODULES[@]}" --activate-dependencies -l fi sv en
-    HB_DEMO_PORTAL_PASSWORD="$(cat "$PASSFILE")" \
+    HB_DEMO_PASSWORD="$(cat "$PASSFILE")" \
         "$VENV/bin/python" "$ROOT/scripts/demo_data.py" "$DB"
     echo "$HASH" > "$READY"
 fi
@@ -65,7 +65,10 @@ fi
 URL="http://$LISTEN"
 step "Serving the demo on $URL/ (Ctrl-C stops it)"
 echo "    Web client:        $URL/#$DB"
-echo "    User:              admin"
+echo "    Users:             admin, and one per role (README: \"Demo users\"):"
+echo "                       sanna (own-worker), pirjo (supervisor),"
+echo "                       leena (service manager), tuula (finance),"
+echo "                       paavo (pilot admin); all with this password"
 if [ -n "${NEW_PASSWORD:-}" ]; then
     echo "    Password:          $(cat "$PASSFILE")   (shown once; kept in ${PASSFILE#$ROOT/})"
 else

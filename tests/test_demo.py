@@ -90,15 +90,27 @@ class DemoCommandTestCase(unittest.TestCase):
         self.assertFalse(result.get('error'), result.get('error'))
         return result['result']
 
-    def login(self):
+    def login(self, login='admin'):
         import base64
         with open(os.path.join(self.var, 'admin-password')) as fp:
             password = fp.read().strip()
         self.assertGreaterEqual(len(password), 12)
         user_id, token, *_ = self.rpc(
-            'common.db.login', 'admin', {'password': password}, 'fi')
+            'common.db.login', login, {'password': password}, 'fi')
         return 'Session ' + base64.b64encode(
-            ('admin:%s:%s' % (user_id, token)).encode()).decode()
+            ('%s:%s:%s' % (login, user_id, token)).encode()).decode()
+
+    def check_users(self, session):
+        """No first-login wizard for admin; each demo user logs in with
+        the demo password and works in Finnish"""
+        from trytond.modules.hb_avain.demo import USERS
+        preferences = self.rpc(
+            'model.res.user.get_preferences', False, {}, session=session)
+        self.assertFalse(preferences.get('actions'))
+        for login, _name, _role, _groups in USERS:
+            preferences = self.rpc('model.res.user.get_preferences', False,
+                {}, session=self.login(login))
+            self.assertEqual(preferences['language'], 'fi', login)
 
     def top_menus(self, session, language):
         menus = self.rpc('model.ir.ui.menu.search_read',
@@ -207,6 +219,7 @@ class DemoCommandTestCase(unittest.TestCase):
         self.assertEqual(len(payments), len(bills))
         self.assertEqual({p['state'] for p in payments}, {'processing'})
         self.check_web_pages(session)
+        self.check_users(session)
 
         # Ctrl-C stops it; the second start reuses everything
         self.assertLess(self.stop(self.process), 20)

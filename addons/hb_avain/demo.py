@@ -169,6 +169,9 @@ def load(config):
             load_comparison, load_charges, load_billing,
             load_ratings_and_gaps]:
         run(config, company, part)
+    # What each role finds waiting for it, and no first-login wizard
+    for part in [load_waiting_work, load_first_login]:
+        run(config, company, part)
 
 
 def run(config, company, function):
@@ -322,29 +325,70 @@ USERS = [
             'hb_marketplace.group_hb_marketplace']),
     ('tuula', "Tuula Talousasiantuntija", 'finance',
         ['hb_voucher.group_hb_finance', 'account.group_account',
-            'account_payment.group_payment']),
+            'account_payment.group_payment',
+            'account_payment.group_payment_approval',
+            'sale_point.group_sale_point']),
     ('paavo', "Paavo Pilottivastaava", 'pilot_admin',
         ['hb_budget.group_hb_admin', 'hb_marketplace.group_hb_marketplace']),
     ]
 
 
+def demo_password():
+    """Return the demo's password: the environment variable
+    HB_DEMO_PASSWORD (the demo command sets it to the admin password it
+    generated) or None"""
+    import os
+    return (os.environ.get('HB_DEMO_PASSWORD')
+        or os.environ.get('HB_DEMO_PORTAL_PASSWORD') or None)
+
+
 def load_users():
-    "Create the demo's users of each role (no password)"
+    """Create the demo's users of each role, in Finnish, with the demo
+    password when there is one; give existing ones the groups of USERS"""
     P = pool()
     User = P.get('res.user')
+    Lang = P.get('ir.lang')
     ModelData = P.get('ir.model.data')
     company = Transaction().context['company']
-    existing = {u.login for u in User.search([
+    finnish = Lang.search([('code', '=', 'fi')], limit=1)
+    password = demo_password()
+    existing = {u.login: u for u in User.search([
                 ('login', 'in', [u[0] for u in USERS])])}
     users = []
     for login, name, _role, groups in USERS:
-        if login in existing:
-            continue
-        users.append(User(
+        group_ids = [ModelData.get_id(*g.split('.', 1)) for g in groups]
+        user = existing.get(login)
+        if user:
+            missing = set(group_ids) - {g.id for g in user.groups}
+            if missing:
+                user.groups = list(user.groups) + sorted(missing)
+            changed = bool(missing)
+            if password and not user.password_hash:
+                user.password = password
+                changed = True
+            if finnish and not user.language:
+                user.language, = finnish
+                changed = True
+            if not changed:
+                continue
+        else:
+            user = User(
                 login=login, name=name, companies=[company],
-                company=company,
-                groups=[ModelData.get_id(*g.split('.', 1)) for g in groups]))
+                company=company, groups=group_ids)
+            if finnish:
+                user.language, = finnish
+            if password:
+                user.password = password
+        users.append(user)
     User.save(users)
+
+
+def load_first_login():
+    """Mark Tryton's first-login configuration steps (the "Module
+    Configuration" wizard: company, chart of accounts) done: the demo has
+    made them, so admin lands on the menu"""
+    Item = pool().get('ir.module.config_wizard.item')
+    Item.write(Item.search([('state', '!=', 'done')]), {'state': 'done'})
 
 
 def demo_user(login):
@@ -782,10 +826,9 @@ def load_charges():
 
 def load_portal_passwords():
     """Give the providers' portal logins the password in the environment
-    variable HB_DEMO_PORTAL_PASSWORD (the demo command sets it to the
-    admin password it generated) so that the portal can be tried"""
-    import os
-    password = os.environ.get('HB_DEMO_PORTAL_PASSWORD')
+    variable HB_DEMO_PASSWORD (the demo command sets it to the admin
+    password it generated) so that the portal can be tried"""
+    password = demo_password()
     if not password:
         return
     WebUser = pool().get('web.user')
@@ -932,3 +975,147 @@ def load_ratings_and_gaps():
                 category=category, source=source,
                 description=description))
     Gap.save(records)
+
+
+# A client of sanna's waiting for a plan, a provider waiting for approval
+WAITING_CLIENT = 31
+APPLICANT = ("Vuokatin Hoivapalvelut Oy", 1111112, "Sotkamo",
+    ['765', '205'], ['elderly', 'disabled'],
+    [("Kotisiivous", 'cleaning', '39.00'),
+        ("Asiointiapu", 'errands', '35.00')])
+PENDING_CHARGE_KEY = 'demo-pending-charge'
+
+
+def load_waiting_work():
+    """Work waiting for each role (README's demo users): a draft plan for
+    sanna, a provider application and a bank-account change to check, and
+    a charge the client has not confirmed yet; the decisions proposed to
+    the supervisor and the charges not yet billed are made by
+    load_clients and load_charges"""
+    _load_draft_plan()
+    _load_application()
+    _load_bank_change()
+    _load_pending_charge()
+
+
+def _load_draft_plan():
+    P = pool()
+    Party = P.get('party.party')
+    Plan = P.get('hb.plan')
+    values = client_values(AVAIN_CARERS + COMPARISON_CLIENTS + OTHER_CLIENTS
+        + WAITING_CLIENT, ['elderly'])
+    if Party.search([('hb_hetu', '=', values['hb_hetu'])]):
+        return
+    client, = Party.create([values])
+    today, _, end = demo_dates()
+    Plan.create([{
+                'client': client.id,
+                'valid_from': today,
+                'valid_to': end,
+                'needs': "Kotona asumisen tuki: siivous ja kauppa-asiointi.",
+                'goals': "Asiakas asuu kotona ja valitsee itse palvelunsa.",
+                }])
+
+
+def _load_application():
+    P = pool()
+    Application = P.get('hb.provider.application')
+    Municipality = P.get('hb.municipality')
+    Group = P.get('hb.customer.group')
+    Category = P.get('hb.service.category')
+    name, number, city, codes, group_codes, services = APPLICANT
+    ytunnus = provider_business_id(number)
+    if Application.search([('business_id', '=', ytunnus)]):
+        return
+    bank, bic = BANKS[1]
+    application, = Application.create([{
+                'name': name,
+                'business_id': ytunnus,
+                'street': 'Kylpyläntie 3',
+                'postal_code': '88610',
+                'city': city,
+                'contact_name': "Hakija Demo",
+                'email': 'demo-applicant@example.com',
+                'phone': '+358 40 700 0099',
+                'iban': finnish_iban('%s%013d' % (bank, 4099001)),
+                'bic': bic,
+                'language': 'fi',
+                'rulebook_accepted': True,
+                'description': "%s: kotipalveluja Sotkamossa." % name,
+                'municipalities': [('add', [m.id for m in
+                                Municipality.search([
+                                        ('code', 'in', codes)])])],
+                'customer_groups': [('add', [g.id for g in Group.search([
+                                        ('code', 'in', group_codes)])])],
+                'services': [('create', [{
+                                'name': service,
+                                'category': Category.search([
+                                        ('code', '=', code)])[0].id,
+                                'unit': Category.search([
+                                        ('code', '=', code)])[0].unit,
+                                'price': Decimal(price),
+                                'languages': ['fi'],
+                                'description': "%s, %s." % (service, city),
+                                } for service, code, price in services])],
+                }])
+    Application.submit([application])
+
+
+def _load_bank_change():
+    P = pool()
+    Application = P.get('hb.provider.application')
+    BankChange = P.get('hb.provider.bank.change')
+    applications = Application.search([
+            ('state', '=', 'approved')], order=[('id', 'ASC')], limit=1)
+    if not applications or BankChange.search([], limit=1):
+        return
+    party = applications[0].party
+    bank, bic = BANKS[2]
+    BankChange.create([{
+                'party': party.id,
+                'iban': finnish_iban('%s%013d' % (bank, 4088001)),
+                'bic': bic,
+                }])
+
+
+def _load_pending_charge():
+    """A charge requested at a provider for the first AVAIN carer
+    (+358507000100), valid for a month in the demo: the client page shows
+    it, the code is in the SMS outbox"""
+    P = pool()
+    try:
+        Charge = P.get('hb.charge')
+    except KeyError:
+        return
+    if not hasattr(Charge, 'request') or Charge.search([
+                ('idempotency_key', '=', PENDING_CHARGE_KEY)]):
+        return
+    Budget = P.get('hb.budget')
+    Product = P.get('product.product')
+    today, _, _ = demo_dates()
+    budgets = Budget.search([
+            ('client.hb_mobile', '=', '+358507000100'),
+            ('state', '=', 'active'),
+            ], limit=1)
+    if not budgets:
+        return
+    budget, = budgets
+    client = budget.client
+    for product in Product.search([
+                ('template.hb_state', '=', 'approved'),
+                ('template.hb_provider', '!=', None),
+                ], order=[('id', 'ASC')]):
+        template = product.template
+        contract = template.hb_contract
+        line = Charge._budget_line(budget, template.hb_category)
+        if (line and line.amount and contract
+                and contract.covers(client.hb_municipality,
+                    list(client.hb_customer_groups), template.hb_category,
+                    today)):
+            break
+    else:
+        return
+    charge, _ = Charge.request(template.hb_provider, client.hb_mobile,
+        [(product.id, 1)], idempotency_key=PENDING_CHARGE_KEY, date=today)
+    Charge.write([charge], {
+            'expires_at': dt.datetime.now() + dt.timedelta(days=30)})

@@ -15,7 +15,7 @@ from trytond.i18n import gettext
 from trytond.model import Exclude, Index, ModelSQL, ModelView, Workflow, fields
 from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool
-from trytond.pyson import Eval
+from trytond.pyson import Eval, If
 from trytond.tools import grouped_slice, reduce_ids
 from trytond.transaction import Transaction, without_check_access
 
@@ -228,6 +228,13 @@ class Budget(AccessLogMixin, Workflow, ModelSQL, ModelView):
     @classmethod
     def default_state(cls):
         return 'active'
+
+    @classmethod
+    def view_attributes(cls):
+        return super().view_attributes() + [
+            ('/tree', 'visual',
+                If(Eval('low_balance', False), 'warning', '')),
+            ]
 
     def get_rec_name(self, name):
         return '%s (%s - %s)' % (
@@ -491,6 +498,13 @@ class BudgetLine(AccessLogMixin, ModelSQL, ModelView):
     @classmethod
     def default_spent(cls):
         return ZERO
+
+    @classmethod
+    def view_attributes(cls):
+        return super().view_attributes() + [
+            ('/tree', 'visual',
+                If(Eval('low_balance', False), 'warning', '')),
+            ]
 
     @fields.depends('budget', '_parent_budget.currency')
     def on_change_with_currency(self, name=None):
