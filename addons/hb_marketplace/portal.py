@@ -153,6 +153,16 @@ class Translator:
             self._texts[key] = text
         return text
 
+    def optional(self, message_id):
+        """Return the text of message_id, or None when its module is not
+        activated (a link to a page of another module)"""
+        try:
+            text = self(message_id)
+        except KeyError:  # in tests, gettext raises for a missing message
+            return None
+        # outside tests, gettext answers a missing message with its id
+        return text if text != message_id else None
+
 
 def base_path(request):
     "Return the path of /<database>/hb"
