@@ -61,11 +61,18 @@ class ChargeTestCase(_DBTestCase):
             self.assertTrue(code)
             self.assertNotIn(code, charge.code_hash)
 
-            # Same key: same charge, nothing reserved again
+            # Same key and request: same charge, nothing reserved again
             again, created = Charge.request(
-                application.party, MOBILE, [(product.id, 5)], 'k1')
+                application.party, MOBILE, [(product.id, 2)], 'k1')
             self.assertEqual(again, charge)
             self.assertFalse(created)
+            # Same key with another request: refused, nothing reserved
+            with self.assertRaises(ChargeError) as cm:
+                Charge.request(
+                    application.party, MOBILE, [(product.id, 5)], 'k1')
+            self.assertEqual(cm.exception.code, 'idempotency_key_reused')
+            self.assertEqual(
+                BudgetLine(line.id).reserved, Decimal('70.00'))
 
             charge = Charge.confirm(charge, code)
             self.assertEqual(charge.state, 'captured')
