@@ -32,6 +32,7 @@ MOBILE = '+358402222221'
 
 class _RouteCase(RouteTestCase):
     module = 'hb_voucher'
+    code_limit = None  # the settings' default
 
     @classmethod
     def setUpClass(cls):
@@ -46,6 +47,8 @@ class _RouteCase(RouteTestCase):
             data = setup_hb()
             config = Configuration(1)
             config.hb_invoice_post = True
+            if cls.code_limit:
+                config.hb_charge_code_limit = cls.code_limit
             config.save()
             # Provider approved → its sale point; client budget approved
             application = create_provider_with_service(data)
@@ -167,6 +170,9 @@ class EndToEndTestCase(_RouteCase):
 class ConcurrencyTestCase(_RouteCase):
     "Concurrent charges on one budget"
     budget_amount = '500.00'
+    # 20 requests of one number left unconfirmed at once: the limit of
+    # those (issue 15's SMS flooding) is tested in test_login_limits
+    code_limit = 100
 
     @unittest.skipIf(backend.name != 'postgresql',
         "needs concurrent connections")
