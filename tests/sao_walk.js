@@ -145,12 +145,22 @@
                 return {type: null};
             }
             var action = actions[0];
-            // Not waited for: a wizard's promise ends with the wizard
-            Sao.Action.exec_action(action, {
+            var result = {type: action.type, name: action.name};
+            var prm = Sao.Action.exec_action(action, {
                 'model': 'ir.ui.menu',
                 'id': menu_id,
             }, {});
-            return {type: action.type, name: action.name};
+            if (action.type == 'ir.action.act_window') {
+                // The tab is added once its view is loaded and its search
+                // has started: waited for, so that idle() cannot end in
+                // a pause before the search (the list then seemed to
+                // count records without rows on a loaded machine)
+                return jQuery.when(prm).then(
+                    function() { return result; },
+                    function() { return result; });
+            }
+            // Not waited for: a wizard's promise ends with the wizard
+            return result;
         });
     };
 

@@ -260,10 +260,12 @@ def load_chart(config, company):
         today = dt.date.today()
         start = today.replace(day=1) - relativedelta(months=2)
         end = start + relativedelta(months=12, days=-1)
-        fiscalyear = set_fiscalyear_invoice_sequences(create_fiscalyear(
-                company, today=(start.replace(month=1, day=1),
-                    end.replace(month=12, day=31)),
-                config=config), config=config)
+        # Tryton's tools find the sequence types by their English names
+        with config.set_context(language='en'):
+            fiscalyear = set_fiscalyear_invoice_sequences(create_fiscalyear(
+                    company, today=(start.replace(month=1, day=1),
+                        end.replace(month=12, day=31)),
+                    config=config), config=config)
         fiscalyear.save()
         fiscalyear.click('create_period')
 
