@@ -352,7 +352,10 @@ def load_users():
     Lang = P.get('ir.lang')
     ModelData = P.get('ir.model.data')
     company = Transaction().context['company']
-    finnish = Lang.search([('code', '=', 'fi')], limit=1)
+    # Finnish when the database has it loaded (a user's language must be
+    # translatable)
+    finnish = Lang.search([
+            ('code', '=', 'fi'), ('translatable', '=', True)], limit=1)
     password = demo_password()
     existing = {u.login: u for u in User.search([
                 ('login', 'in', [u[0] for u in USERS])])}
