@@ -38,24 +38,24 @@ class Configuration(metaclass=PoolMeta):
         "session ends.")
 
     hb_area_name = fields.Char(
-        "Wellbeing Area Name", translate=True,
+        "Wellbeing Area Name", size=200, translate=True,
         help="The name shown with the logo at the top of every public "
         "page. Empty: the company's name.")
     hb_logo = fields.Binary(
         "Logo", file_id='hb_logo_id',
         help="The wellbeing area's logo on every public page "
         "(PNG, JPEG or SVG, about 50 pixels high).")
-    hb_logo_id = fields.Char("Logo ID", readonly=True)
+    hb_logo_id = fields.Char("Logo ID", size=200, readonly=True)
     hb_accessibility = fields.Text(
-        "Accessibility Statement", translate=True,
+        "Accessibility Statement", size=50000, translate=True,
         help="The accessibility statement (saavutettavuusseloste) of the "
         "public pages. Empty: the built-in text.")
     hb_privacy = fields.Text(
-        "Privacy Notice", translate=True,
+        "Privacy Notice", size=50000, translate=True,
         help="The privacy notice (tietosuojaseloste) of the public pages. "
         "Empty: the built-in text.")
     hb_contact = fields.Text(
-        "Contact Information", translate=True,
+        "Contact Information", size=10000, translate=True,
         help="How clients and providers reach the wellbeing area, shown "
         "on the contact page. Empty: the built-in text.")
 

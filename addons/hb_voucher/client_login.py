@@ -63,10 +63,10 @@ class ClientLogin(ModelSQL, ModelView):
     attempts = fields.Integer("Wrong Codes", readonly=True)
     session_hash = fields.Char("Session Hash", size=200, readonly=True)
     last_seen = fields.Timestamp("Last Seen", readonly=True)
-    attempt_hash = fields.Char("Attempt Hash", readonly=True,
+    attempt_hash = fields.Char("Attempt Hash", size=200, readonly=True,
         help="The hash of the secret of the browser that asked the code: "
         "the code is good only there.")
-    ip_network = fields.Char("IP Network", readonly=True,
+    ip_network = fields.Char("IP Network", size=50, readonly=True,
         help="The network address the code was asked from.")
 
     @classmethod
