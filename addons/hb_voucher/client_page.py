@@ -330,6 +330,23 @@ def _done(request, language, done):
                 request, 'client', language, done=done)), private=True)
 
 
+def _client_charge(request, pool, login, language, charge_id):
+    """Return (charge, None) for a charge of the logged-in client that the
+    login may confirm or refuse, else (None, the error page)"""
+    Charge = pool.get('hb.charge')
+    if not login.may_confirm_charges:
+        return None, portal.render_error(request, language,
+            HTTPStatus.FORBIDDEN, 'hb_voucher.msg_client_not_allowed')
+    charges = Charge.search([
+            ('id', '=', charge_id),
+            ('client', '=', login.client.id),
+            ], limit=1)
+    if not charges:
+        return None, portal.render_error(request, language,
+            HTTPStatus.NOT_FOUND, 'msg_page_not_found')
+    return charges[0], None
+
+
 @app.route(
     '/<database_name>/hb/client/charge/<%s:charge_id>/confirm' % ID_CONVERTER,
     methods=['POST'])
@@ -338,18 +355,12 @@ def _done(request, language, done):
 @client_page
 def client_confirm(request, pool, login, language, charge_id):
     Charge = pool.get('hb.charge')
-    if not login.may_confirm_charges:
-        return portal.render_error(request, language, HTTPStatus.FORBIDDEN,
-            'hb_voucher.msg_client_not_allowed')
-    charges = Charge.search([
-            ('id', '=', charge_id),
-            ('client', '=', login.client.id),
-            ], limit=1)
-    if not charges:
-        return portal.render_error(request, language, HTTPStatus.NOT_FOUND,
-            'msg_page_not_found')
+    charge, refusal = _client_charge(
+        request, pool, login, language, charge_id)
+    if refusal:
+        return refusal
     try:
-        Charge.confirm(charges[0], check_code=False)
+        Charge.confirm(charge, check_code=False)
     except ChargeError as exception:
         if not exception.persist:
             portal.rollback()
@@ -371,18 +382,12 @@ def client_refuse(request, pool, login, language, charge_id):
     """Refuse a pending charge: the hold is released and the terminal
     sees the request refused (who may confirm charges may refuse them)"""
     Charge = pool.get('hb.charge')
-    if not login.may_confirm_charges:
-        return portal.render_error(request, language, HTTPStatus.FORBIDDEN,
-            'hb_voucher.msg_client_not_allowed')
-    charges = Charge.search([
-            ('id', '=', charge_id),
-            ('client', '=', login.client.id),
-            ], limit=1)
-    if not charges:
-        return portal.render_error(request, language, HTTPStatus.NOT_FOUND,
-            'msg_page_not_found')
+    charge, refusal = _client_charge(
+        request, pool, login, language, charge_id)
+    if refusal:
+        return refusal
     try:
-        Charge.refuse(charges[0])
+        Charge.refuse(charge)
     except ChargeError as exception:
         if not exception.persist:
             portal.rollback()
