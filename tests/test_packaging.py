@@ -133,8 +133,14 @@ class PackagingTestCase(unittest.TestCase):
                 [sys.executable, '-m', 'venv', venv], check=True,
                 capture_output=True)
             env = dict(os.environ)
-            for name in ['PYTHONPATH', 'VIRTUAL_ENV', 'TRYTOND_CONFIG']:
-                env.pop(name, None)
+            # The test run's own settings (its database URI selects the
+            # PostgreSQL backend, whose driver is the deployment's choice,
+            # not a dependency of the modules) stay out of the new venv
+            for name in list(env):
+                if (name in {'PYTHONPATH', 'VIRTUAL_ENV', 'DB_NAME',
+                            'DB_CACHE'}
+                        or name.startswith('TRYTOND_')):
+                    del env[name]
             env['PYTHONWARNINGS'] = 'ignore'
             # Not editable: what a deployment gets from the packages, built
             # from copies (a build leaves build/ and *.egg-info behind)
