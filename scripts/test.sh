@@ -40,7 +40,11 @@ if [ "$BACKEND" = postgresql ]; then
     ensure_npm_tools
     apt_install chromium chromium-driver
     pg_start
-    trap pg_stop EXIT
+    # the cache as template databases, kept as dumps in DB_CACHE's folder
+    PG_CACHE_DIR="$DB_CACHE"
+    trap 'pg_cache_save "$PG_CACHE_DIR"; pg_stop' EXIT
+    pg_cache_load "$PG_CACHE_DIR"
+    export DB_CACHE="postgresql://"
     export TRYTOND_DATABASE__URI="$PG_URI"
     export DB_NAME="test_hb"
 else
@@ -51,7 +55,7 @@ fi
 export HB_SAO_ROOT="$SAO_DIR"
 export HB_AXE_JS="$CACHE/npm/node_modules/axe-core/axe.min.js"
 
-step "Tests on $BACKEND (database cache: ${DB_CACHE#$ROOT/})"
+step "Tests on $BACKEND (database cache: ${PG_CACHE_DIR:-$DB_CACHE}; ${PG_CACHE_DIR:+template databases})"
 cd "$ROOT"
 set +e
 "$VENV/bin/python" -m tests.runner "${RUNNER_ARGS[@]}" "${ARGS[@]}"

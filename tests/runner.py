@@ -46,6 +46,9 @@ class TimedResult(unittest.TextTestResult):
         super().__init__(*args, **kwargs)
         self.class_times = {}
         self._class_start = {}
+        # a class's time starts when the previous test stopped, so that
+        # its setUpClass (activating or restoring the database) counts
+        self._last_stop = time.monotonic()
 
     def startTest(self, test):
         if isinstance(test, unittest.FunctionTestCase) or hasattr(
@@ -53,14 +56,15 @@ class TimedResult(unittest.TextTestResult):
             key = test.id()  # each doctest scenario on its own
         else:
             key = type(test).__module__ + '.' + type(test).__qualname__
-        self._class_start.setdefault(key, time.monotonic())
+        self._class_start.setdefault(key, self._last_stop)
         self._current = key
         super().startTest(test)
 
     def stopTest(self, test):
         super().stopTest(test)
         key = self._current
-        self.class_times[key] = time.monotonic() - self._class_start[key]
+        self._last_stop = time.monotonic()
+        self.class_times[key] = self._last_stop - self._class_start[key]
 
 
 def main():
@@ -84,10 +88,15 @@ def main():
     result = runner.run(suite)
     elapsed = time.monotonic() - start
 
-    print('\nSlowest test classes:')
-    for key, seconds in sorted(
-            result.class_times.items(), key=lambda i: -i[1])[:10]:
+    times = sorted(result.class_times.items(), key=lambda i: -i[1])
+    print('\nSlowest test classes (with their set-up):')
+    for key, seconds in times[:15]:
         print('  %7.1f s  %s' % (seconds, key))
+    artifacts = os.environ.get('HB_ARTIFACTS')
+    if artifacts and os.path.isdir(artifacts):
+        with open(os.path.join(artifacts, 'test-times.txt'), 'w') as file:
+            for key, seconds in times:
+                file.write('%7.1f s  %s\n' % (seconds, key))
     failed = len(result.failures) + len(result.errors) + len(
         result.unexpectedSuccesses)
     skipped = len(result.skipped)
