@@ -23,7 +23,6 @@ from decimal import Decimal
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
 from trytond.tests.test_tryton import DB_NAME
-from trytond.transaction import Transaction
 
 from tests import test_security_access as world
 from tests.faults import (
@@ -224,12 +223,10 @@ class CrashTestCase(world.WorldTestCase):
                     charge, voucher_tools.last_code(mobile)))
         cancelled = Charge.cancel(charges[-1])
         records = Charge.browse(charges) + list(cancelled.refunds)
-        cursor = Transaction().connection.cursor()
-        ids = [c.id for c in records]
-        cursor.execute('UPDATE hb_charge SET date = date - 1 '
-            'WHERE id = ANY(%s)', (ids,))
-        cursor.execute('UPDATE sale_point_sale SET date = date - 1 '
-            'WHERE id = ANY(%s)', ([c.sale.id for c in records],))
+        Charge.write(records, {
+                'date': records[0].date - dt.timedelta(days=1)})
+        # their sales (dated yesterday too) by the posting batch
+        Charge.post_sales()
         return {c.id: c.amount for c in records}
 
     def kill_cron_in_middle(self, method, lock_table, work_tables):
