@@ -13,8 +13,10 @@ import json
 import logging
 import random
 import time
+from decimal import Decimal
 
 from trytond import backend
+from trytond.cache import Cache
 from trytond.exceptions import UserError
 from trytond.i18n import gettext
 from trytond.model.exceptions import SQLConstraintError
@@ -41,6 +43,7 @@ from .openapi import BASE, document
 
 LANGUAGES = ('fi', 'sv', 'en')
 MAX_LIST = 1000
+ZERO = Decimal('0.00')
 # A request body nests 3 levels (object, lines, line): deeper is refused,
 # as is a number written with more characters than any quantity or id
 MAX_DEPTH = 8
@@ -80,6 +83,9 @@ UNAVAILABLE = {
     "(a charge request with the same idempotency key).",
     }
 logger = logging.getLogger(__name__)
+# (ids that do not change: read once per process, not on every request)
+_default_company = Cache('hb_voucher.api.default_company', context=False)
+_currency_code = Cache('hb_voucher.api.currency_code', context=False)
 
 
 def error_status(exception):
@@ -112,8 +118,25 @@ def _company_context(pool):
     Company = pool.get('company.company')
     if Transaction().context.get('company'):
         return {}
-    companies = Company.search([], limit=1, order=[('id', 'ASC')])
-    return {'company': companies[0].id} if companies else {}
+    company = _default_company.get('first')
+    if company is None:
+        companies = Company.search([], limit=1, order=[('id', 'ASC')])
+        if not companies:
+            return {}
+        company = companies[0].id
+        _default_company.set('first', company)
+    return {'company': company}
+
+
+def currency_code(pool, company):
+    "Return the code of the currency of company (cached)"
+    Company = pool.get('company.company')
+    code = _currency_code.get(company)
+    if code is None:
+        values, = Company.read([company], ['currency.code'])
+        code = values['currency.']['code']
+        _currency_code.set(company, code)
+    return code
 
 
 def _bearer_key(request):
@@ -308,9 +331,13 @@ def charge_data(charge):
     Sale = pool.get('sale.point.sale')
     values, = Charge.read([int(charge)], [
             'number', 'kind', 'state', 'date', 'client', 'amount',
-            'company.currency.code', 'refunded_amount',
-            'idempotency_key', 'origin', 'expires_at', 'captured_at',
-            'cancelled_at', 'sale', 'invoice_line', 'refused'])
+            'company', 'idempotency_key', 'origin', 'expires_at',
+            'captured_at', 'cancelled_at', 'sale', 'invoice_line',
+            'refused'])
+    # (only a captured charge can have been refunded)
+    refunded = Charge.get_refunded_amount([values['id']], 'refunded_amount')[
+        values['id']] if (values['kind'] == 'charge'
+        and values['state'] in {'captured', 'cancelled'}) else ZERO
     # (posted: its sale is posted; a charge just captured has none yet)
     posted = bool(values['sale']) and Sale.read(
         [values['sale']], ['state'])[0]['state'] == 'posted'
@@ -334,8 +361,8 @@ def charge_data(charge):
         'date': _date(values['date']),
         'client_name': rec_name(client),
         'amount': str(values['amount']),
-        'currency': values['company.']['currency.']['code'],
-        'refunded_amount': str(values['refunded_amount']),
+        'currency': currency_code(pool, values['company']),
+        'refunded_amount': str(refunded),
         'idempotency_key': values['idempotency_key'],
         'origin': values['origin'],
         'expires_at': _timestamp(values['expires_at']),

@@ -17,6 +17,7 @@ from decimal import Decimal, InvalidOperation
 from sql import For, Null
 from sql.aggregate import Sum
 from sql.operators import Equal
+from trytond.cache import Cache
 from trytond.i18n import gettext
 from trytond.model import (
     Exclude,
@@ -44,6 +45,7 @@ from trytond.modules.hb_budget.party import normalize_mobile
 
 from . import sms
 from .exceptions import ChargeError, ChargeModificationError
+from .tools import sql_insert, stored_values
 
 STATES = [
     ('requested', "Requested"),
@@ -57,6 +59,8 @@ KINDS = [
     ]
 CODE_DIGITS = 6
 ZERO = Decimal('0.00')
+# the code of a language by its id (never changes)
+_lang_code = Cache('hb_voucher.charge.lang_code', context=False)
 
 
 def error(code, **variables):
@@ -550,24 +554,59 @@ class Charge(AccessLogMixin, Workflow, ModelSQL, ModelView):
             code_hash='%s$%s' % (salt, hash_code(code, salt)),
             expires_at=cls._now() + config.get_hb_expiry_delta(),
             number=cls._set_number(), state='requested')
-        charge.save()
-        charge._update_budget('reserve')
+        charge = cls._insert_request(charge)
+        charge._update_budget('reserve', lines=lines)
         charge.send_code(code, config=config)
         return charge, True
 
-    def _budget_amounts(self):
-        "Return the amount of the charge per budget line (sorted by id)"
-        amounts = defaultdict(Decimal)
-        for line in self.lines:
-            amounts[line.budget_line] += abs(line.amount)
-        return sorted(amounts.items(), key=lambda i: i[0].id)
+    @classmethod
+    def _insert_request(cls, charge):
+        """Insert the unsaved requested charge and its lines with one
+        INSERT each; return the charge with its id.
 
-    def _update_budget(self, kind, date=None):
+        The rows are those the ORM's save would store (the test
+        test_request_rows_as_orm compares them column by column), without
+        the ORM's per-record validation, which costs more than the SQL of
+        a request: what it checks holds by construction (every required
+        value set above, the sizes checked, the idempotency key's
+        uniqueness kept by the database's exclusion constraint)."""
+        pool = Pool()
+        Line = pool.get('hb.charge.line')
+        values = stored_values(charge)
+        charge_id, = sql_insert(cls, [values])
+        rows = []
+        for line in charge.lines:
+            rows.append(stored_values(line))
+            rows[-1]['charge'] = charge_id
+        sql_insert(Line, rows)
+        return cls(charge_id, **{n: getattr(charge, n)
+                for n in values if n in charge._values})
+
+    def _budget_amounts(self, lines=None):
+        """Return the amount of the charge per budget line id (sorted):
+        of lines (its unsaved lines) or of its stored lines (one query)"""
+        pool = Pool()
+        Line = pool.get('hb.charge.line')
+        if lines is not None:
+            rows = [(line.budget_line.id, line.amount) for line in lines]
+        else:
+            table = Line.__table__()
+            cursor = Transaction().connection.cursor()
+            cursor.execute(*table.select(table.budget_line, table.amount,
+                    where=table.charge == self.id))
+            rows = cursor.fetchall()
+        amounts = defaultdict(Decimal)
+        for line, amount in rows:
+            # (SQLite reads a Numeric as float)
+            amounts[line] += abs(Decimal(str(amount)))
+        return sorted(amounts.items())
+
+    def _update_budget(self, kind, date=None, lines=None):
         pool = Pool()
         BudgetLine = pool.get('hb.budget.line')
         method = getattr(BudgetLine, kind)
         try:
-            for line, amount in self._budget_amounts():
+            for line, amount in self._budget_amounts(lines):
                 if amount:
                     method(line, amount, origin=str(self), date=date)
         except BudgetInsufficientError as exception:
@@ -587,11 +626,16 @@ class Charge(AccessLogMixin, Workflow, ModelSQL, ModelView):
         Party = pool.get('party.party')
         party = (self.representative.party if self.representative
             else self.client)
+        Lang = pool.get('ir.lang')
         with without_check_access():
             rows = {r['id']: r for r in Party.read(
                     list({party.id, self.provider.id}),
-                    ['name', 'code', 'lang.code'])}
-        code = (rows[party.id].get('lang.') or {}).get('code')
+                    ['name', 'code', 'lang'])}
+            lang = rows[party.id]['lang']
+            code = _lang_code.get(lang) if lang else None
+            if lang and code is None:
+                code = Lang(lang).code
+                _lang_code.set(lang, code)
         provider = rows[self.provider.id]
         # as party.party's get_rec_name
         name = provider['name'] or '[%s]' % provider['code']
@@ -855,7 +899,7 @@ class Charge(AccessLogMixin, Workflow, ModelSQL, ModelView):
             budget=charge.budget, date=Date.today(), lines=lines,
             amount=-amount, number=cls._set_number(), state='requested')
         refund.save()
-        refund._update_budget('refund')
+        refund._update_budget('refund', lines=lines)
         cls._capture([refund])
         refund.send_receipt('hb_voucher.msg_sms_refund')
         return refund

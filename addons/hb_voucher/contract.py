@@ -91,7 +91,10 @@ class Contract(metaclass=PoolMeta):
 
     def get_hb_sale_point(self):
         """Return the sale point of the contract (made when the contract
-        was activated) or None"""
-        if self.hb_sale_points:
-            return self.hb_sale_points[0]
-        return None
+        was activated) or None (one query: on every charge request)"""
+        pool = Pool()
+        POS = pool.get('sale.point')
+        points = POS.search([
+                ('hb_contract', '=', self.id),
+                ], limit=1, order=[('id', 'ASC')])
+        return points[0] if points else None

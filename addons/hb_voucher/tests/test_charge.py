@@ -2,6 +2,7 @@
 # Licensed under the GNU GPL v3 or later; see LICENSE at the repository root.
 from decimal import Decimal
 
+from trytond.model import fields
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
 from trytond.tests.test_tryton import _DBTestCase, with_transaction
@@ -186,6 +187,48 @@ class ChargeTestCase(_DBTestCase):
                         data['clearing']: -amount,
                         })
                 self.assertEqual(sale.move.state, 'posted')
+
+    @with_transaction()
+    def test_request_rows_as_orm(self):
+        """The rows a request inserts in SQL are those the ORM's save
+        stores, and pass the ORM's validation"""
+        pool = Pool()
+        Charge = pool.get('hb.charge')
+        Line = pool.get('hb.charge.line')
+
+        def stored(Model, record):
+            names = [n for n, f in Model._fields.items()
+                if not isinstance(f, (fields.Function, fields.One2Many,
+                        fields.Many2Many))
+                and n not in {'id', 'create_date', 'write_uid',
+                    'write_date', 'charge'}]
+            values = Model.read([record.id], names)[0]
+            del values['id']
+            return values
+
+        with set_company(create_wellbeing_area()):
+            data, application, client, budget, product = self.setup_world()
+            charge = self.request(application, product, quantity='1.5')
+            charge = Charge(charge.id)
+            Charge._validate([charge])
+            Line._validate(list(charge.lines))
+            values = stored(Charge, charge)
+            self.assertEqual(values['state'], 'requested')
+            self.assertEqual(values['attempts'], 0)
+            lines = [stored(Line, line) for line in charge.lines]
+            self.assertEqual(len(lines), 1)
+
+            # the same charge saved through the ORM (another key)
+            copy = dict(values, idempotency_key='orm-copy')
+            del copy['create_uid']
+            orm = Charge(**copy)
+            orm.lines = [Line(**{k: v for k, v in line.items()
+                        if k != 'create_uid'}) for line in lines]
+            orm.save()
+            self.assertEqual(stored(Charge, orm),
+                dict(values, idempotency_key='orm-copy'))
+            self.assertEqual(
+                [stored(Line, line) for line in orm.lines], lines)
 
     @with_transaction()
     def test_expire_and_cancel_are_transitions(self):
