@@ -292,7 +292,6 @@ class WebSecurityTestCase(world.WorldTestCase):
             Charge = pool.get('hb.charge')
             Invoice = pool.get('account.invoice')
             with Transaction().set_context(company=self.ids['company']):
-                Charge.post_sales()
                 Charge.bill_providers(
                     end_date=datetime.date.today() + datetime.timedelta(1))
                 invoices = Invoice.search([('type', '=', 'in')])

@@ -897,10 +897,6 @@ def load_billing():
     config.hb_invoice_post = True
     config.save()
     today, _, _ = demo_dates()
-    # the sales of the charges (posted in batches, as the scheduled
-    # task does): what is billed
-    while Charge.post_sales():
-        pass
     if Charge.bill_providers(end_date=today - dt.timedelta(days=7)):
         Charge.pay_vendor_bills(date=today)
 
