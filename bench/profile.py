@@ -74,7 +74,8 @@ class Queries:
         total = sum(self.counts.values())
         print('    %.1f queries per call; the most frequent:' % (
                 total / requests))
-        for key, count in self.counts.most_common(12):
+        for key, count in self.counts.most_common(
+                int(os.environ.get('HB_PROFILE_LINES', 12))):
             print('    %6.2f  %s' % (count / requests, key))
         print('    the slowest:')
         for duration, where, query in self.slowest:

@@ -13,9 +13,10 @@ import json
 import logging
 import random
 import time
+from decimal import Decimal
 
 from trytond import backend
-from trytond.config import config
+from trytond.cache import Cache
 from trytond.exceptions import UserError
 from trytond.i18n import gettext
 from trytond.model.exceptions import SQLConstraintError
@@ -42,6 +43,7 @@ from .openapi import BASE, document
 
 LANGUAGES = ('fi', 'sv', 'en')
 MAX_LIST = 1000
+ZERO = Decimal('0.00')
 # A request body nests 3 levels (object, lines, line): deeper is refused,
 # as is a number written with more characters than any quantity or id
 MAX_DEPTH = 8
@@ -56,6 +58,21 @@ STATUS_CODES = {
     HTTPStatus.REQUEST_ENTITY_TOO_LARGE: 'too_large',
     HTTPStatus.INTERNAL_SERVER_ERROR: 'internal_error',
     }
+# The HTTP status of each error code of a refused charge operation
+# (ChargeError.code); any other code is a 400
+STATUSES = {
+    'wrong_code': HTTPStatus.FORBIDDEN,
+    'not_found': HTTPStatus.NOT_FOUND,
+    'already_confirmed': HTTPStatus.CONFLICT,
+    'already_refunded': HTTPStatus.CONFLICT,
+    'cancel_window_passed': HTTPStatus.CONFLICT,
+    'code_expired': HTTPStatus.CONFLICT,
+    'not_pending': HTTPStatus.CONFLICT,
+    'refused': HTTPStatus.CONFLICT,
+    'too_many_attempts': HTTPStatus.CONFLICT,
+    'idempotency_key_reused': HTTPStatus.UNPROCESSABLE_ENTITY,
+    'too_many_codes': HTTPStatus.TOO_MANY_REQUESTS,
+    }
 # Not from ir.message: the database is what is missing
 UNAVAILABLE = {
     'fi': "Palvelu ei ole hetkeen käytettävissä. Yritä pian uudelleen "
@@ -66,6 +83,14 @@ UNAVAILABLE = {
     "(a charge request with the same idempotency key).",
     }
 logger = logging.getLogger(__name__)
+# (ids that do not change: read once per process, not on every request)
+_default_company = Cache('hb_voucher.api.default_company', context=False)
+_currency_code = Cache('hb_voucher.api.currency_code', context=False)
+
+
+def error_status(exception):
+    "Return the HTTP status of the ChargeError exception"
+    return STATUSES.get(exception.code, HTTPStatus.BAD_REQUEST)
 
 
 def json_response(data, status=HTTPStatus.OK):
@@ -93,8 +118,25 @@ def _company_context(pool):
     Company = pool.get('company.company')
     if Transaction().context.get('company'):
         return {}
-    companies = Company.search([], limit=1, order=[('id', 'ASC')])
-    return {'company': companies[0].id} if companies else {}
+    company = _default_company.get('first')
+    if company is None:
+        companies = Company.search([], limit=1, order=[('id', 'ASC')])
+        if not companies:
+            return {}
+        company = companies[0].id
+        _default_company.set('first', company)
+    return {'company': company}
+
+
+def currency_code(pool, company):
+    "Return the code of the currency of company (cached)"
+    Company = pool.get('company.company')
+    code = _currency_code.get(company)
+    if code is None:
+        values, = Company.read([company], ['currency.code'])
+        code = values['currency.']['code']
+        _currency_code.set(company, code)
+    return code
 
 
 def _bearer_key(request):
@@ -150,10 +192,9 @@ def api(func):
                     data, status = func(
                         request, pool, provider, *args, **kwargs)
                 except ChargeError as exception:
-                    if not exception.persist:
-                        transaction.rollback()
+                    transaction.rollback()
                     return json_error(exception.code, exception.message,
-                        exception.status)
+                        error_status(exception))
                 except UserError as exception:
                     transaction.rollback()
                     return json_error('invalid_request', exception.message)
@@ -187,19 +228,6 @@ def status_error(request, status):
 portal.add_error_format('api/', 'hb.charge', status_error)
 
 
-def _bound_connection_wait(pool):
-    """Wait at most [hb_voucher] database_wait seconds (default 5) for a
-    connection of the pool instead of psycopg_pool's 30 s: a terminal
-    gets its answer while the database is down"""
-    if backend.name != 'postgresql':
-        return
-    wait = config.getfloat('hb_voucher', 'database_wait', default=5)
-    connpool = getattr(
-        backend.Database(pool.database_name), '_connpool', None)
-    if connpool is not None and getattr(connpool, 'timeout', wait) != wait:
-        connpool.timeout = wait
-
-
 # serialization failure, deadlock, lock not available
 CONFLICTS = {'40001', '40P01', '55P03'}
 CONFLICT_RETRIES = 20
@@ -211,7 +239,6 @@ def unavailable(func):
     503 with the error code "unavailable" instead of an HTML error"""
     @functools.wraps(func)
     def wrapper(request, pool, *args, **kwargs):
-        _bound_connection_wait(pool)
         attempt = 0
         while True:
             try:
@@ -301,11 +328,19 @@ def charge_data(charge):
     Line = pool.get('hb.charge.line')
     Party = pool.get('party.party')
     Product = pool.get('product.product')
+    Sale = pool.get('sale.point.sale')
     values, = Charge.read([int(charge)], [
             'number', 'kind', 'state', 'date', 'client', 'amount',
-            'company.currency.code', 'refunded_amount',
-            'idempotency_key', 'origin', 'expires_at', 'captured_at',
-            'cancelled_at', 'posted', 'invoice_line', 'refused'])
+            'company', 'idempotency_key', 'origin', 'expires_at',
+            'captured_at', 'cancelled_at', 'sale', 'invoice_line',
+            'refused'])
+    # (only a captured charge can have been refunded)
+    refunded = Charge.get_refunded_amount([values['id']], 'refunded_amount')[
+        values['id']] if (values['kind'] == 'charge'
+        and values['state'] in {'captured', 'cancelled'}) else ZERO
+    # (posted: its sale is posted; a charge just captured has none yet)
+    posted = bool(values['sale']) and Sale.read(
+        [values['sale']], ['state'])[0]['state'] == 'posted'
     client, = Party.read([values['client']], ['name', 'code'])
     lines = Line.search_read([('charge', '=', values['id'])],
         fields_names=['product', 'quantity', 'unit_price', 'amount'])
@@ -326,14 +361,14 @@ def charge_data(charge):
         'date': _date(values['date']),
         'client_name': rec_name(client),
         'amount': str(values['amount']),
-        'currency': values['company.']['currency.']['code'],
-        'refunded_amount': str(values['refunded_amount']),
+        'currency': currency_code(pool, values['company']),
+        'refunded_amount': str(refunded),
         'idempotency_key': values['idempotency_key'],
         'origin': values['origin'],
         'expires_at': _timestamp(values['expires_at']),
         'captured_at': _timestamp(values['captured_at']),
         'cancelled_at': _timestamp(values['cancelled_at']),
-        'posted': values['posted'],
+        'posted': posted,
         'refused': bool(values['refused']),
         'billed': bool(values['invoice_line']),
         'lines': [{
@@ -353,8 +388,7 @@ def own_charge(pool, provider, charge_id):
             ('provider', '=', provider.id),
             ], limit=1)
     if not charges:
-        raise ChargeError('not_found', message('not_found'),
-            status=HTTPStatus.NOT_FOUND)
+        raise ChargeError('not_found', message('not_found'))
     return charges[0]
 
 

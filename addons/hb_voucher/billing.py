@@ -591,7 +591,7 @@ class Charge(metaclass=PoolMeta):
         config = cls._config()
         domain = [
             ('state', 'in', ['captured', 'cancelled']),
-            ('sale', '!=', None),
+            ('captured_at', '!=', None),
             ]
         period = list(domain)
         if start_date:

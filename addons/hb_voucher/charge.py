@@ -17,6 +17,7 @@ from decimal import Decimal, InvalidOperation
 from sql import For, Null
 from sql.aggregate import Sum
 from sql.operators import Equal
+from trytond.cache import Cache
 from trytond.i18n import gettext
 from trytond.model import (
     Exclude,
@@ -44,7 +45,7 @@ from trytond.modules.hb_budget.party import normalize_mobile
 
 from . import sms
 from .exceptions import ChargeError, ChargeModificationError
-from .tools import insert_row
+from .tools import sql_insert, stored_values
 
 STATES = [
     ('requested', "Requested"),
@@ -58,13 +59,15 @@ KINDS = [
     ]
 CODE_DIGITS = 6
 ZERO = Decimal('0.00')
+# the code of a language by its id (never changes)
+_lang_code = Cache('hb_voucher.charge.lang_code', context=False)
 
 
-def error(code, persist=False, status=400, **variables):
-    "Return the ChargeError of code with its message"
+def error(code, **variables):
+    """Return the ChargeError of code with its message (api.py maps the
+    codes to HTTP statuses)"""
     return ChargeError(
-        code, gettext('hb_voucher.msg_charge_%s' % code, **variables),
-        persist=persist, status=status)
+        code, gettext('hb_voucher.msg_charge_%s' % code, **variables))
 
 
 def hash_code(code, salt):
@@ -205,6 +208,9 @@ class Charge(AccessLogMixin, Workflow, ModelSQL, ModelView):
                 Index(t, (t.provider, Index.Range()),
                     where=(t.state.in_(['captured', 'cancelled'])
                         & (t.invoice_line == Null))),
+                # the captured charges whose sale the posting batch makes
+                Index(t, (t.id, Index.Range()),
+                    where=(t.sale == Null) & (t.captured_at != Null)),
                 # the unconfirmed requests of a number (issue 15's limit)
                 Index(t, (t.mobile, Index.Equality()),
                     (t.create_date, Index.Range()),
@@ -420,7 +426,7 @@ class Charge(AccessLogMixin, Workflow, ModelSQL, ModelView):
         if (self.idempotency_digest
                 and self.idempotency_digest != self.request_digest(
                     mobile, items)):
-            raise error('idempotency_key_reused', status=422,
+            raise error('idempotency_key_reused',
                 key=self.idempotency_key)
 
     @classmethod
@@ -436,7 +442,7 @@ class Charge(AccessLogMixin, Workflow, ModelSQL, ModelView):
                     ('captured_at', '=', None),
                     ('create_date', '>=', since),
                     ], count=True) >= config.hb_charge_code_limit:
-            raise error('too_many_codes', status=429)
+            raise error('too_many_codes')
 
     @classmethod
     def _budget_line(cls, budget, category):
@@ -548,24 +554,59 @@ class Charge(AccessLogMixin, Workflow, ModelSQL, ModelView):
             code_hash='%s$%s' % (salt, hash_code(code, salt)),
             expires_at=cls._now() + config.get_hb_expiry_delta(),
             number=cls._set_number(), state='requested')
-        charge.save()
-        charge._update_budget('reserve')
+        charge = cls._insert_request(charge)
+        charge._update_budget('reserve', lines=lines)
         charge.send_code(code, config=config)
         return charge, True
 
-    def _budget_amounts(self):
-        "Return the amount of the charge per budget line (sorted by id)"
-        amounts = defaultdict(Decimal)
-        for line in self.lines:
-            amounts[line.budget_line] += abs(line.amount)
-        return sorted(amounts.items(), key=lambda i: i[0].id)
+    @classmethod
+    def _insert_request(cls, charge):
+        """Insert the unsaved requested charge and its lines with one
+        INSERT each; return the charge with its id.
 
-    def _update_budget(self, kind, date=None):
+        The rows are those the ORM's save would store (the test
+        test_request_rows_as_orm compares them column by column), without
+        the ORM's per-record validation, which costs more than the SQL of
+        a request: what it checks holds by construction (every required
+        value set above, the sizes checked, the idempotency key's
+        uniqueness kept by the database's exclusion constraint)."""
+        pool = Pool()
+        Line = pool.get('hb.charge.line')
+        values = stored_values(charge)
+        charge_id, = sql_insert(cls, [values])
+        rows = []
+        for line in charge.lines:
+            rows.append(stored_values(line))
+            rows[-1]['charge'] = charge_id
+        sql_insert(Line, rows)
+        return cls(charge_id, **{n: getattr(charge, n)
+                for n in values if n in charge._values})
+
+    def _budget_amounts(self, lines=None):
+        """Return the amount of the charge per budget line id (sorted):
+        of lines (its unsaved lines) or of its stored lines (one query)"""
+        pool = Pool()
+        Line = pool.get('hb.charge.line')
+        if lines is not None:
+            rows = [(line.budget_line.id, line.amount) for line in lines]
+        else:
+            table = Line.__table__()
+            cursor = Transaction().connection.cursor()
+            cursor.execute(*table.select(table.budget_line, table.amount,
+                    where=table.charge == self.id))
+            rows = cursor.fetchall()
+        amounts = defaultdict(Decimal)
+        for line, amount in rows:
+            # (SQLite reads a Numeric as float)
+            amounts[line] += abs(Decimal(str(amount)))
+        return sorted(amounts.items())
+
+    def _update_budget(self, kind, date=None, lines=None):
         pool = Pool()
         BudgetLine = pool.get('hb.budget.line')
         method = getattr(BudgetLine, kind)
         try:
-            for line, amount in self._budget_amounts():
+            for line, amount in self._budget_amounts(lines):
                 if amount:
                     method(line, amount, origin=str(self), date=date)
         except BudgetInsufficientError as exception:
@@ -575,15 +616,30 @@ class Charge(AccessLogMixin, Workflow, ModelSQL, ModelView):
 
     def get_language(self):
         "The language of the SMS: the phone holder's, Finnish by default"
+        return self._sms_context()[0]
+
+    def _sms_context(self):
+        """Return the language of the SMS (the phone holder's, Finnish by
+        default) and the provider's name, in one read of the two parties
+        (not their whole records)"""
         pool = Pool()
         Party = pool.get('party.party')
         party = (self.representative.party if self.representative
             else self.client)
-        # Read only the language (not the whole party record)
+        Lang = pool.get('ir.lang')
         with without_check_access():
-            lang, = Party.read([party.id], ['lang.code'])
-        code = (lang.get('lang.') or {}).get('code')
-        return code if code in {'fi', 'sv', 'en'} else 'fi'
+            rows = {r['id']: r for r in Party.read(
+                    list({party.id, self.provider.id}),
+                    ['name', 'code', 'lang'])}
+            lang = rows[party.id]['lang']
+            code = _lang_code.get(lang) if lang else None
+            if lang and code is None:
+                code = Lang(lang).code
+                _lang_code.set(lang, code)
+        provider = rows[self.provider.id]
+        # as party.party's get_rec_name
+        name = provider['name'] or '[%s]' % provider['code']
+        return (code if code in {'fi', 'sv', 'en'} else 'fi'), name
 
     def _format_amount(self, language):
         text = '{:,.2f}'.format(self.amount)
@@ -595,19 +651,19 @@ class Charge(AccessLogMixin, Workflow, ModelSQL, ModelView):
         "Send the one-time code to the phone number of the request"
         if config is None:
             config = self._config()
-        language = self.get_language()
+        language, provider = self._sms_context()
         with Transaction().set_context(language=language):
             text = gettext('hb_voucher.msg_sms_code',
-                code=code, provider=self.provider.rec_name,
+                code=code, provider=provider,
                 amount=self._format_amount(language),
                 minutes=config.hb_charge_expiry)
         sms.send_sms(self.mobile, text)
 
     def send_receipt(self, message_id):
-        language = self.get_language()
+        language, provider = self._sms_context()
         with Transaction().set_context(language=language):
             text = gettext(message_id,
-                number=self.number, provider=self.provider.rec_name,
+                number=self.number, provider=provider,
                 amount=self._format_amount(language))
         sms.send_sms(self.mobile, text)
 
@@ -618,62 +674,94 @@ class Charge(AccessLogMixin, Workflow, ModelSQL, ModelView):
         return hmac.compare_digest(hash_code(code.strip(), salt), digest)
 
     @classmethod
+    def _check_pending(cls, charge):
+        "Raise ChargeError unless charge is a request waiting for its code"
+        if charge.state == 'captured':
+            raise error('already_confirmed')
+        if charge.refused:
+            raise error('refused')
+        if charge.state != 'requested':
+            raise error('not_pending')
+
+    @classmethod
     def confirm(cls, charge, code=None, check_code=True):
         """Confirm the requested charge with the one-time code (or without
         when the client confirms it on their own page): capture the
-        reservation and make the sale done, at once.
+        reservation. Return the charge.
 
         A wrong code is counted (the request is cancelled after the
-        maximum number) and an expired request released: those refusals
-        raise a ChargeError with persist set."""
-        config = cls._config()
-        cls._lock_rows([int(charge)])
+        maximum number) and an expired request released in a transaction
+        of their own (_record_refusal): the ChargeError raised then rolls
+        back the request's transaction, not them."""
         charge = cls(int(charge))
-        if charge.state == 'captured':
-            raise error('already_confirmed', status=409)
-        if charge.refused:
-            raise error('refused', status=409)
-        if charge.state != 'requested':
-            raise error('not_pending', status=409)
-        now = cls._now()
-        if charge.expires_at and charge.expires_at < now:
-            cls._expire([charge])
-            raise error('code_expired', persist=True, status=409)
+        cls._check_pending(charge)
+        if charge.expires_at and charge.expires_at < cls._now():
+            cls._record_refusal(charge.id, wrong_code=False)
+            raise error('code_expired')
         if check_code and not charge.check_code(code):
-            charge.attempts = (charge.attempts or 0) + 1
-            if charge.attempts >= config.hb_code_attempts:
-                charge.save()
-                cls._cancel_requested([charge])
-                raise error('too_many_attempts', persist=True, status=409)
-            charge.save()
-            raise error('wrong_code', persist=True, status=403,
-                left=config.hb_code_attempts - charge.attempts)
+            left = cls._record_refusal(charge.id, wrong_code=True)
+            if left is None:
+                raise error('not_pending')
+            if left <= 0:
+                raise error('too_many_attempts')
+            raise error('wrong_code', left=left)
+        # Locked after the reads: a concurrent change of the row since
+        # this transaction's snapshot fails the lock (and the request is
+        # tried again) on PostgreSQL
+        cls._lock_rows([charge.id])
         charge._update_budget('capture')
         cls._capture([charge])
         return charge
+
+    @classmethod
+    def _record_refusal(cls, charge_id, wrong_code):
+        """Count a wrong code of the requested charge (cancelling it at
+        the settings' maximum) or expire it, in a transaction of its own
+        committed at once, as res.user.login.attempt is: the refusal
+        raised afterwards rolls back the request's transaction, never
+        this. Return the attempts left (None: not requested anymore)."""
+        config = cls._config()
+        with Transaction().new_transaction():
+            cls._lock_rows([charge_id])
+            charge = cls(charge_id)
+            if charge.state != 'requested':
+                return None
+            if not wrong_code:
+                cls.expire([charge])
+                return None
+            charge.attempts = (charge.attempts or 0) + 1
+            charge.save()
+            left = config.hb_code_attempts - charge.attempts
+            if left <= 0:
+                cls.cancel_charges([charge])
+            return left
 
     @classmethod
     def refuse(cls, charge):
         """Refuse the requested charge for the client (on their page):
         the reservation is released and the request cancelled, marked
         refused for the terminal. Return the charge."""
-        cls._lock_rows([int(charge)])
         charge = cls(int(charge))
         if charge.kind != 'charge' or charge.state != 'requested':
-            raise error('not_pending', status=409)
+            raise error('not_pending')
         if charge.expires_at and charge.expires_at < cls._now():
-            cls._expire([charge])
-            raise error('code_expired', persist=True, status=409)
+            cls._record_refusal(charge.id, wrong_code=False)
+            raise error('code_expired')
+        cls._lock_rows([charge.id])
         charge.refused = True
-        cls._cancel_requested([charge])
+        cls.cancel_charges([charge])
         return charge
 
     @classmethod
     @Workflow.transition('captured')
     def _capture(cls, charges):
+        """Capture charges: the charge and its budget ledger are the
+        financial event; the sale of the sale point follows in the
+        posting batch (post_sales)"""
         now = cls._now()
-        for charge, sale in zip(charges, cls._create_sales(charges)):
-            charge.sale = sale
+        for charge in charges:
+            # (set here: the transition then writes nothing more)
+            charge.state = 'captured'
             charge.captured_at = now
             charge.code_hash = None
         cls.save(charges)
@@ -681,8 +769,10 @@ class Charge(AccessLogMixin, Workflow, ModelSQL, ModelView):
             if charge.kind == 'charge':
                 charge.send_receipt('hb_voucher.msg_sms_receipt')
 
-    def get_sale(self):
-        "Return the (unsaved) sale of the sale point recording the charge"
+    def get_sale(self, method=None):
+        """Return the (unsaved) sale of the sale point recording the
+        charge: numbered with the charge's number, paid in full with the
+        personal budget method (a return sale for a refund)"""
         pool = Pool()
         Sale = pool.get('sale.point.sale')
         SaleLine = pool.get('sale.point.sale.line')
@@ -697,7 +787,7 @@ class Charge(AccessLogMixin, Workflow, ModelSQL, ModelView):
             company=self.company, point=self.sale_point, date=self.date,
             number=self.number, hb_client=self.client, hb_budget=self.budget,
             lines=lines,
-            payments=[Payment(method=self._payment_method(),
+            payments=[Payment(method=method or self._payment_method(),
                     amount=self.amount)])
 
     def _payment_method(self):
@@ -709,73 +799,25 @@ class Charge(AccessLogMixin, Workflow, ModelSQL, ModelView):
         return method
 
     @classmethod
-    def _create_sales(cls, charges):
-        """Make the sales of charges done (numbered with the charge's
-        number, paid in full with the personal budget method) and return
-        their ids.
-
-        The rows are what get_sale() saved and Sale.do() made done through
-        the ORM (a test compares them column by column), written in a few
-        INSERTs: the ORM's per-record validation of the sale, its line and
-        its payment cost more than the whole rest of a charge (issue 7).
-        What that validation would check holds by construction: the
-        product is the charge's approved catalogue service, the payment
-        is the sale's total (no tax on personal budget sales) and the
-        method is the company's personal budget method (not cash: no
-        cash session)."""
-        pool = Pool()
-        Sale = pool.get('sale.point.sale')
-        SaleLine = pool.get('sale.point.sale.line')
-        Payment = pool.get('sale.point.payment')
-        sales, methods = [], {}
-        for charge in charges:
-            sale = insert_row(Sale, {
-                    'company': charge.company.id,
-                    'point': charge.sale_point.id,
-                    'date': charge.date,
-                    'number': charge.number,
-                    'state': 'done',
-                    'hb_client': charge.client.id,
-                    'hb_budget': charge.budget.id,
-                    })
-            for line in charge.lines:
-                insert_row(SaleLine, {
-                        'sale': sale,
-                        'product': line.product.id,
-                        'quantity': float(line.quantity),
-                        'unit_list_price': line.unit_price,
-                        'unit_gross_price': line.unit_price,
-                        })
-            if charge.company not in methods:
-                methods[charge.company] = charge._payment_method().id
-            insert_row(Payment, {
-                    'sale': sale,
-                    'method': methods[charge.company],
-                    'amount': charge.amount,
-                    })
-            sales.append(sale)
-        return sales
-
-    @classmethod
-    def _expire(cls, charges):
+    @Workflow.transition('expired')
+    def expire(cls, charges):
+        "Release the reservations of the requests not confirmed in time"
         for charge in charges:
             charge._update_budget('release')
-        cls._set_state(charges, 'expired')
+            charge.code_hash = None
+        cls.save(charges)
 
     @classmethod
-    def _cancel_requested(cls, charges):
-        for charge in charges:
-            charge._update_budget('release')
-        cls._set_state(charges, 'cancelled')
-
-    @classmethod
-    def _set_state(cls, charges, state):
+    @Workflow.transition('cancelled')
+    def cancel_charges(cls, charges):
+        """Cancel the charges: a request's reservation is released; a
+        captured charge must have been refunded in full first (cancel)"""
         now = cls._now()
         for charge in charges:
-            charge.state = state
+            if charge.state == 'requested':
+                charge._update_budget('release')
             charge.code_hash = None
-            if state == 'cancelled':
-                charge.cancelled_at = now
+            charge.cancelled_at = now
         cls.save(charges)
 
     @classmethod
@@ -787,23 +829,23 @@ class Charge(AccessLogMixin, Workflow, ModelSQL, ModelView):
         cls._lock_rows([int(charge)])
         charge = cls(int(charge))
         if provider is not None and charge.provider.id != int(provider):
-            raise error('not_found', status=404)
+            raise error('not_found')
         if charge.kind != 'charge':
-            raise error('not_pending', status=409)
+            raise error('not_pending')
         if charge.state == 'requested':
-            cls._cancel_requested([charge])
+            cls.cancel_charges([charge])
         elif charge.state == 'captured':
             if charge.captured_at + config.get_hb_cancel_delta() < (
                     cls._now()):
-                raise error('cancel_window_passed', status=409)
+                raise error('cancel_window_passed')
             if charge.refunded_amount:
-                raise error('already_refunded', status=409)
+                raise error('already_refunded')
             cls.make_refund(charge, charge.amount, gettext(
                     'hb_voucher.msg_charge_cancelled_by_provider'))
             charge = cls(charge.id)
-            cls._set_state([charge], 'cancelled')
+            cls.cancel_charges([charge])
         else:
-            raise error('not_pending', status=409)
+            raise error('not_pending')
         return charge
 
     @classmethod
@@ -816,7 +858,7 @@ class Charge(AccessLogMixin, Workflow, ModelSQL, ModelView):
         cls._lock_rows([int(charge)])
         charge = cls(int(charge))
         if charge.kind != 'charge' or charge.state != 'captured':
-            raise error('not_pending', status=409)
+            raise error('not_pending')
         if not reason or not reason.strip():
             raise error('reason_required')
         currency = charge.currency
@@ -857,7 +899,7 @@ class Charge(AccessLogMixin, Workflow, ModelSQL, ModelView):
             budget=charge.budget, date=Date.today(), lines=lines,
             amount=-amount, number=cls._set_number(), state='requested')
         refund.save()
-        refund._update_budget('refund')
+        refund._update_budget('refund', lines=lines)
         cls._capture([refund])
         refund.send_receipt('hb_voucher.msg_sms_refund')
         return refund
@@ -881,31 +923,45 @@ class Charge(AccessLogMixin, Workflow, ModelSQL, ModelView):
         cls._lock_rows([c.id for c in charges])
         charges = [c for c in cls.browse(charges)
             if c.state == 'requested']
-        cls._expire(charges)
+        cls.expire(charges)
         return charges
 
     @classmethod
     def post_sales(cls, limit=500):
-        "Post the sales of captured charges not yet posted, in a batch"
+        """Record the captured charges (and refunds) without a sale as
+        sales of their sale points through sale_point's own API, in a
+        batch of at most limit: create, process (done) and post them and
+        link each charge to its sale. Return the posted sales.
+
+        The charges are locked first: a second run at once waits, then
+        fails on the rows the first updated and is rolled back (one sale
+        per charge)."""
         pool = Pool()
         Sale = pool.get('sale.point.sale')
-        sales = Sale.search([
-                ('state', '=', 'done'),
-                ('hb_budget', '!=', None),
+        charges = cls.search([
+                ('captured_at', '!=', None),
+                ('sale', '=', None),
                 ], order=[('id', 'ASC')], limit=limit)
-        if sales:
-            # Two runs at once: the second waits, then fails to update
-            # the posted sales and is rolled back (posted once only)
-            transaction = Transaction()
-            if transaction.database.has_select_for():
-                table = Sale.__table__()
-                cursor = transaction.connection.cursor()
-                cursor.execute(*table.select(table.id,
-                        where=table.id.in_([s.id for s in sales]),
-                        order_by=[table.id.asc], for_=For('UPDATE')))
-                cursor.fetchall()
-            with without_check_access():
-                Sale.post(sales)
+        if not charges:
+            return []
+        cls._lock_rows([c.id for c in charges])
+        charges = [c for c in cls.browse([c.id for c in charges])
+            if not c.sale]
+        methods = {}
+        sales = []
+        for charge in charges:
+            if charge.company not in methods:
+                methods[charge.company] = charge._payment_method()
+            sales.append(charge.get_sale(methods[charge.company]))
+        with without_check_access():
+            Sale.save(sales)
+            Sale.process(sales)
+            Sale.post(sales)
+        to_write = []
+        for charge, sale in zip(charges, sales):
+            to_write.extend(([charge], {'sale': sale.id}))
+        if to_write:
+            cls.write(*to_write)
         return sales
 
 

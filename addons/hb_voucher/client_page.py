@@ -29,6 +29,7 @@ from trytond.modules.hb_marketplace import portal
 from trytond.modules.hb_marketplace.portal import Translator, render
 from trytond.modules.hb_marketplace.tools import ID_CONVERTER, parse_id
 
+from .api import error_status
 from .exceptions import ChargeError
 
 SESSION_COOKIE = 'hb_client_session'
@@ -362,10 +363,9 @@ def client_confirm(request, pool, login, language, charge_id):
     try:
         Charge.confirm(charge, check_code=False)
     except ChargeError as exception:
-        if not exception.persist:
-            portal.rollback()
+        portal.rollback()
         return _home(request, pool, login, language, error=exception.message,
-            status=exception.status)
+            status=error_status(exception))
     except UserError as exception:
         portal.rollback()
         return _home(request, pool, login, language, error=exception.message,
@@ -389,10 +389,9 @@ def client_refuse(request, pool, login, language, charge_id):
     try:
         Charge.refuse(charge)
     except ChargeError as exception:
-        if not exception.persist:
-            portal.rollback()
+        portal.rollback()
         return _home(request, pool, login, language, error=exception.message,
-            status=exception.status)
+            status=error_status(exception))
     return _done(request, language, 'refused')
 
 

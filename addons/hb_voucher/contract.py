@@ -25,10 +25,16 @@ class Contract(metaclass=PoolMeta):
 
     @classmethod
     def create_sale_points(cls, contracts):
-        """Give each contract without one its sale point (when the company
-        and its accounting are set up); return the new sale points"""
+        """Give each contract without one its sale point and make sure its
+        company has the personal budget payment method (when the company
+        and its accounting are set up); return the new sale points.
+
+        Done when a contract is activated, never in the middle of a
+        charge; contracts activated before the accounting was set up get
+        theirs from the scheduled task create_missing_sale_points."""
         pool = Pool()
         POS = pool.get('sale.point')
+        Configuration = pool.get('hb.configuration')
         points = []
         for contract in contracts:
             if not contract.hb_sale_points:
@@ -36,7 +42,22 @@ class Contract(metaclass=PoolMeta):
                 if point:
                     points.append(point)
         POS.save(points)
+        config = Configuration(1)
+        for company in {p.company.id for p in points}:
+            with Transaction().set_context(company=company):
+                config.get_hb_payment_method()
         return points
+
+    @classmethod
+    def create_missing_sale_points(cls):
+        """Give the active contracts without a sale point theirs (a
+        contract activated before the accounting was set up); return the
+        new sale points"""
+        contracts = cls.search([
+                ('state', '=', 'active'),
+                ('hb_sale_points', '=', None),
+                ])
+        return cls.create_sale_points(contracts)
 
     def get_sale_point(self):
         "Return a new sale point for the contract or None"
@@ -69,8 +90,11 @@ class Contract(metaclass=PoolMeta):
             journal=config.hb_sale_journal)
 
     def get_hb_sale_point(self):
-        "Return the sale point of the contract, created on demand"
-        if self.hb_sale_points:
-            return self.hb_sale_points[0]
-        points = self.__class__.create_sale_points([self])
+        """Return the sale point of the contract (made when the contract
+        was activated) or None (one query: on every charge request)"""
+        pool = Pool()
+        POS = pool.get('sale.point')
+        points = POS.search([
+                ('hb_contract', '=', self.id),
+                ], limit=1, order=[('id', 'ASC')])
         return points[0] if points else None

@@ -5,18 +5,16 @@ from trytond.model.exceptions import AccessError
 
 
 class ChargeError(UserError):
-    """A charge operation refused, with a stable machine-readable code.
+    """A charge operation refused, with a stable machine-readable code
+    (the HTTP status of each code is api.py's STATUSES).
 
-    When persist is True the refusal itself changed something that must be
-    kept (a wrong code counted, an expired request released): the caller
-    commits instead of rolling back."""
+    The caller rolls its transaction back: what a refusal must keep (a
+    wrong code counted, an expired request released) is committed in a
+    transaction of its own (Charge._record_refusal)."""
 
-    def __init__(self, code, message, description='', persist=False,
-            status=400):
+    def __init__(self, code, message, description=''):
         super().__init__(message, description)
         self.code = code
-        self.persist = persist
-        self.status = status
 
 
 class ChargeModificationError(AccessError):

@@ -14,6 +14,8 @@ class Cron(metaclass=PoolMeta):
                     "Release Expired Personal Budget Charges"),
                 ('hb.charge|post_sales',
                     "Post Personal Budget Charges"),
+                ('hb.provider.contract|create_missing_sale_points',
+                    "Create the Sale Points of Provider Contracts"),
                 ('hb.charge|bill_providers',
                     "Make Vendor Bills of Personal Budget Charges"),
                 ('hb.charge|pay_vendor_bills',

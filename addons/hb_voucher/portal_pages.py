@@ -36,7 +36,7 @@ from trytond.modules.hb_marketplace.portal import (
 )
 from trytond.modules.hb_marketplace.tools import ID_CONVERTER, parse_id
 
-from .api import request_charge
+from .api import error_status, request_charge
 from .charge import error as charge_error
 from .exceptions import ChargeError
 
@@ -189,9 +189,8 @@ def terminal(request, pool, session, language):
         try:
             charge, _ = _request_charge(pool, session, request.form)
         except ChargeError as exception:
-            if not exception.persist:
-                portal.rollback()
-            error, status = exception.message, exception.status
+            portal.rollback()
+            error, status = exception.message, error_status(exception)
         except UserError as exception:
             portal.rollback()
             error, status = exception.message, HTTPStatus.BAD_REQUEST
@@ -256,11 +255,11 @@ def terminal_confirm(request, pool, session, language, charge_id):
                     'hb_voucher.msg_portal_code_required'))
         Charge.confirm(charge, code)
     except ChargeError as exception:
-        # A wrong code is counted, an expired request released: kept
-        if not exception.persist:
-            portal.rollback()
+        # (a wrong code counted, an expired request released: committed
+        # in their own transaction, kept)
+        portal.rollback()
         return _charge_page(request, pool, session, language, charge,
-            error=exception.message, status=exception.status)
+            error=exception.message, status=error_status(exception))
     return _redirect(request, 'provider/terminal/%d' % charge.id, language)
 
 
@@ -337,13 +336,13 @@ def charge_cancel(request, pool, session, language, charge_id):
     try:
         Charge.cancel(charge, provider=session.party)
     except ChargeError as exception:
-        if not exception.persist:
-            portal.rollback()
+        portal.rollback()
+        status = error_status(exception)
         if back == 'terminal' and charge.kind == 'charge':
             return _charge_page(request, pool, session, language, charge,
-                error=exception.message, status=exception.status)
+                error=exception.message, status=status)
         return _charges_page(request, pool, session, language,
-            error=exception.message, status=exception.status, args={})
+            error=exception.message, status=status, args={})
     if back == 'terminal' and charge.kind == 'charge':
         return _redirect(
             request, 'provider/terminal/%d' % charge.id, language)

@@ -26,3 +26,57 @@ def insert_row(Model, values):
         return cursor.fetchone()[0]
     cursor.execute(*table.insert(columns, [row]))
     return database.lastid(cursor)
+
+
+def stored_values(record):
+    """Return {column: value} of the unsaved record as the ORM's create
+    stores them: its values, else the model's defaults (relations as
+    ids), through each field's sql_format (for insert_row)"""
+    from trytond.model import fields
+    Model = record.__class__
+    values = {}
+    for name, field in Model._fields.items():
+        if (name in {'id', 'create_uid', 'create_date', 'write_uid',
+                    'write_date'}
+                or isinstance(field, (fields.Function, fields.One2Many,
+                        fields.Many2Many))):
+            continue
+        if record._values is not None and name in record._values:
+            value = record._values[name]
+        elif name in Model._defaults:
+            value = Model._defaults[name]()
+        else:
+            value = None
+        if isinstance(field, fields.Many2One) and value is not None:
+            # (an unsaved parent: set by the caller)
+            value = value.id if hasattr(value, 'id') else int(value)
+        values[name] = field.sql_format(value)
+    return values
+
+
+def sql_insert(Model, rows):
+    """Insert rows ({column: value}, the same columns) of the HB model
+    Model in one INSERT, with the creation user and date as the ORM writes
+    them; return their ids in order.
+
+    Only for HB's own tables (never another module's), for rows whose
+    values the ORM's create would store (stored_values; a test compares
+    them) and whose checks hold by construction."""
+    assert Model.__name__.startswith('hb.'), Model.__name__
+    transaction = Transaction()
+    database = transaction.database
+    cursor = transaction.connection.cursor()
+    table = Model.__table__()
+    names = list(rows[0])
+    columns = [table.create_uid, table.create_date] + [
+        getattr(table, name) for name in names]
+    values = [[transaction.user, CurrentTimestamp()]
+        + [row[name] for name in names] for row in rows]
+    if database.has_returning():
+        cursor.execute(*table.insert(columns, values, [table.id]))
+        return [id_ for id_, in cursor]
+    ids = []
+    for row in values:
+        cursor.execute(*table.insert(columns, [row]))
+        ids.append(database.lastid(cursor))
+    return ids

@@ -7,11 +7,14 @@ from decimal import Decimal
 
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
+from trytond.protocols.wrappers import HTTPStatus
 from trytond.tests import test_tryton
 from trytond.tests.test_tryton import DB_NAME, RouteTestCase
 from trytond.transaction import Transaction
 from trytond.wsgi import app
 
+from trytond.modules.hb_voucher.api import STATUSES
+from trytond.modules.hb_voucher.exceptions import ChargeError
 from trytond.modules.hb_voucher.openapi import BASE, DOCUMENT
 
 from .tools import (
@@ -34,6 +37,8 @@ MOBILE_NO_BUDGET = '+358401111114'
 MOBILE_MEALS = '+358401111115'
 MOBILE_SHARED = '+358401111116'
 MOBILE_UNKNOWN = '+358409999999'
+MOBILE_REFUSALS = '+358401111117'
+MOBILE_STATUSES = '+358401111118'
 
 
 class ApiTestCase(RouteTestCase):
@@ -64,6 +69,10 @@ class ApiTestCase(RouteTestCase):
             create_client(data, MOBILE_NO_BUDGET, individual=904)
             meals = create_client(data, MOBILE_MEALS, individual=905)
             create_budget(data, meals, category='meals')
+            for individual, mobile in [(907, MOBILE_REFUSALS),
+                    (908, MOBILE_STATUSES)]:
+                create_budget(data, create_client(
+                        data, mobile, individual=individual))
             # Two clients share a representative allowed to confirm
             relative, = Party.create([{'name': "Sukulainen"}])
             Representative.create([{
@@ -297,6 +306,75 @@ class ApiTestCase(RouteTestCase):
         response = self.post(
             client, 'charges/%d/confirm' % charge['id'], {'code': code})
         self.assertEqual(response.json['error']['code'], 'not_pending')
+
+    def test_refusals_kept_after_rollback(self):
+        """A wrong code and an expiry found at confirmation are committed
+        in a transaction of their own: the request's rollback keeps them"""
+        pool = Pool(DB_NAME)
+        client = self.client()
+        before = self.reserved(MOBILE_REFUSALS)
+        wrong_id = self.post(client, 'charges',
+            self.request_data('rb1', mobile=MOBILE_REFUSALS)).json['id']
+        code = self.code(MOBILE_REFUSALS)
+        expired_id = self.post(client, 'charges',
+            self.request_data('rb2', mobile=MOBILE_REFUSALS)).json['id']
+        wrong = '%06d' % ((int(code) + 1) % 1000000)
+        with Transaction().start(DB_NAME, 0) as transaction:
+            Charge = pool.get('hb.charge')
+            Charge.write([Charge(expired_id)], {
+                    'expires_at': dt.datetime.now() - dt.timedelta(
+                        minutes=1)})
+            transaction.commit()
+        for charge_id, given, expected in [
+                (wrong_id, wrong, 'wrong_code'),
+                (expired_id, code, 'code_expired')]:
+            with Transaction().start(DB_NAME, 0) as transaction:
+                Charge = pool.get('hb.charge')
+                with self.assertRaises(ChargeError) as cm:
+                    Charge.confirm(Charge(charge_id), given)
+                self.assertEqual(cm.exception.code, expected)
+                transaction.rollback()
+        with Transaction().start(DB_NAME, 0):
+            Charge = pool.get('hb.charge')
+            self.assertEqual(Charge(wrong_id).attempts, 1)
+            self.assertEqual(Charge(wrong_id).state, 'requested')
+            self.assertEqual(Charge(expired_id).state, 'expired')
+        self.assertEqual(self.reserved(MOBILE_REFUSALS), (
+                before[0] + Decimal('70.00'), before[1]))
+        self.post(client, 'charges/%d/cancel' % wrong_id, {})
+        self.assertEqual(self.reserved(MOBILE_REFUSALS), before)
+
+    def test_error_statuses(self):
+        "Each error code of a refused charge has its HTTP status (STATUSES)"
+        client = self.client()
+        seen = {}
+
+        def check(response):
+            code = response.json['error']['code']
+            self.assertEqual(response.status_code,
+                STATUSES.get(code, HTTPStatus.BAD_REQUEST), code)
+            seen[code] = response.status_code
+        charge = self.post(client, 'charges',
+            self.request_data('st1', mobile=MOBILE_STATUSES)).json
+        code = self.code(MOBILE_STATUSES)
+        wrong = '%06d' % ((int(code) + 1) % 1000000)
+        check(self.post(client, 'charges', self.request_data('st1',
+                    mobile=MOBILE_STATUSES, quantity=3)))
+        check(self.post(
+                client, 'charges/%d/confirm' % charge['id'], {'code': wrong}))
+        self.post(client, 'charges/%d/confirm' % charge['id'], {'code': code})
+        check(self.post(
+                client, 'charges/%d/confirm' % charge['id'], {'code': code}))
+        check(self.get(client, 'charges/%d' % (charge['id'] + 10 ** 6)))
+        check(self.post(client, 'charges', self.request_data('st2',
+                    mobile=MOBILE_STATUSES, quantity='-1')))
+        self.assertEqual(seen, {
+                'idempotency_key_reused': 422,
+                'wrong_code': 403,
+                'already_confirmed': 409,
+                'not_found': 404,
+                'invalid_quantity': 400,
+                })
 
     def test_expiry_and_cancel_window(self):
         "An expired request is released; cancelling after the window fails"

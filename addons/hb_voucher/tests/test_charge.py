@@ -6,6 +6,7 @@ from trytond.model import fields
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
 from trytond.tests.test_tryton import _DBTestCase, with_transaction
+from trytond.transaction import Transaction
 
 from trytond.modules.hb_voucher.exceptions import ChargeError
 
@@ -76,8 +77,9 @@ class ChargeTestCase(_DBTestCase):
 
             charge = Charge.confirm(charge, code)
             self.assertEqual(charge.state, 'captured')
-            self.assertEqual(charge.sale.state, 'done')
-            self.assertEqual(charge.sale.number, charge.number)
+            # the sale follows in the posting batch
+            self.assertIsNone(charge.sale)
+            self.assertFalse(charge.posted)
             line = BudgetLine(line.id)
             self.assertEqual(line.reserved, Decimal('0.00'))
             self.assertEqual(line.spent, Decimal('70.00'))
@@ -85,8 +87,10 @@ class ChargeTestCase(_DBTestCase):
                 Charge.confirm(charge, code)
             self.assertEqual(cm.exception.code, 'already_confirmed')
 
-            Charge.post_sales()
+            sale, = Charge.post_sales()
             charge = Charge(charge.id)
+            self.assertEqual(charge.sale, sale)
+            self.assertEqual(sale.number, charge.number)
             self.assertTrue(charge.posted)
             move = charge.sale.move
             by_account = {ml.account: (ml.debit, ml.credit) for ml in move.lines}
@@ -128,48 +132,153 @@ class ChargeTestCase(_DBTestCase):
             self.assertIn("Your code is", last_text('+358401234999'))
 
     @with_transaction()
-    def test_capture_sale_as_orm(self):
-        "The sale written at capture is the one the ORM would make"
+    def test_capture_writes_no_sale(self):
+        """A capture writes no sale of the sale point; the posting batch
+        creates, processes and posts one per charge and refund through
+        sale_point's API, once"""
         pool = Pool()
         Charge = pool.get('hb.charge')
         Sale = pool.get('sale.point.sale')
         SaleLine = pool.get('sale.point.sale.line')
         Payment = pool.get('sale.point.payment')
-
-        def stored(Model, record, skip=()):
-            names = [n for n, f in Model._fields.items()
-                if not isinstance(f, (fields.Function, fields.One2Many,
-                        fields.Many2Many))
-                and n not in {'id', 'create_uid', 'create_date',
-                    'write_uid', 'write_date', 'sale'} | set(skip)]
-            return Model.read([record.id], names)[0] | {'id': None}
-
         with set_company(create_wellbeing_area()):
             data, application, client, budget, product = self.setup_world()
             charge = self.request(application, product, quantity='1.5')
             charge = Charge.confirm(charge, last_code(MOBILE))
             refund = Charge.make_refund(
                 charge, Decimal('17.50'), "Half an hour not done")
-            for record in [charge, refund]:
+            self.assertEqual(Sale.search([], count=True), 0)
+            self.assertEqual(SaleLine.search([], count=True), 0)
+            self.assertEqual(Payment.search([], count=True), 0)
+            self.assertEqual(
+                Charge.search([('posted', '=', False)]), [refund, charge])
+
+            sales = Charge.post_sales()
+            self.assertEqual(len(sales), 2)
+            self.assertEqual(Charge.post_sales(), [])
+            self.assertEqual(Sale.search([], count=True), 2)
+            self.assertEqual(Charge.search([('posted', '=', True)]),
+                [refund, charge])
+            for record, quantity, price, amount in [
+                    (Charge(charge.id), 1.5, Decimal('35.00'),
+                        Decimal('52.50')),
+                    (Charge(refund.id), -1.0, Decimal('17.50'),
+                        Decimal('-17.50'))]:
                 sale = record.sale
-                # What Tryton checks of a sale, its lines and payments
-                Sale._validate([sale])
-                SaleLine._validate(list(sale.lines))
-                Payment._validate(list(sale.payments))
-                orm = record.get_sale()
-                orm.save()
-                Sale.do([orm])
-                self.assertEqual(
-                    stored(Sale, sale), stored(Sale, orm))
-                self.assertEqual(
-                    [stored(SaleLine, line) for line in sale.lines],
-                    [stored(SaleLine, line) for line in orm.lines])
-                self.assertEqual(
-                    [stored(Payment, p) for p in sale.payments],
-                    [stored(Payment, p) for p in orm.payments])
-                self.assertEqual(sale.total, record.amount)
+                self.assertEqual(sale.state, 'posted')
+                self.assertEqual(sale.number, record.number)
+                self.assertEqual(sale.point, record.sale_point)
+                self.assertEqual(sale.date, record.date)
+                self.assertEqual(sale.hb_client, client)
+                self.assertEqual(sale.hb_budget, budget)
+                line, = sale.lines
+                self.assertEqual(line.product, product)
+                self.assertEqual(line.quantity, quantity)
+                self.assertEqual(line.unit_list_price, price)
+                payment, = sale.payments
+                self.assertTrue(payment.method.hb_budget)
+                self.assertEqual(payment.amount, amount)
+                self.assertEqual(sale.total, amount)
                 self.assertEqual(sale.amount_to_pay, Decimal('0.00'))
-                self.assertEqual(sale.state, 'done')
+                by_account = {ml.account: ml.debit - ml.credit
+                    for ml in sale.move.lines}
+                self.assertEqual(by_account, {
+                        data['expense']: amount,
+                        data['clearing']: -amount,
+                        })
+                self.assertEqual(sale.move.state, 'posted')
+
+    @with_transaction()
+    def test_request_rows_as_orm(self):
+        """The rows a request inserts in SQL are those the ORM's save
+        stores, and pass the ORM's validation"""
+        pool = Pool()
+        Charge = pool.get('hb.charge')
+        Line = pool.get('hb.charge.line')
+
+        def stored(Model, record):
+            names = [n for n, f in Model._fields.items()
+                if not isinstance(f, (fields.Function, fields.One2Many,
+                        fields.Many2Many))
+                and n not in {'id', 'create_date', 'write_uid',
+                    'write_date', 'charge'}]
+            values = Model.read([record.id], names)[0]
+            del values['id']
+            return values
+
+        with set_company(create_wellbeing_area()):
+            data, application, client, budget, product = self.setup_world()
+            charge = self.request(application, product, quantity='1.5')
+            charge = Charge(charge.id)
+            Charge._validate([charge])
+            Line._validate(list(charge.lines))
+            values = stored(Charge, charge)
+            self.assertEqual(values['state'], 'requested')
+            self.assertEqual(values['attempts'], 0)
+            lines = [stored(Line, line) for line in charge.lines]
+            self.assertEqual(len(lines), 1)
+
+            # the same charge saved through the ORM (another key)
+            copy = dict(values, idempotency_key='orm-copy')
+            del copy['create_uid']
+            orm = Charge(**copy)
+            orm.lines = [Line(**{k: v for k, v in line.items()
+                        if k != 'create_uid'}) for line in lines]
+            orm.save()
+            self.assertEqual(stored(Charge, orm),
+                dict(values, idempotency_key='orm-copy'))
+            self.assertEqual(
+                [stored(Line, line) for line in orm.lines], lines)
+
+    @with_transaction()
+    def test_expire_and_cancel_are_transitions(self):
+        "Expiry and cancellation go through the workflow (logged)"
+        pool = Pool()
+        Charge = pool.get('hb.charge')
+        BudgetLine = pool.get('hb.budget.line')
+        with set_company(create_wellbeing_area()):
+            data, application, client, budget, product = self.setup_world()
+            expired = self.request(application, product, key='x1')
+            cancelled = self.request(application, product, key='x2')
+            Charge.write([expired], {
+                    'expires_at': expired.expires_at.replace(year=2000)})
+            self.assertEqual(Charge.expire_requests(), [expired])
+            Charge.cancel(cancelled)
+            self.assertEqual(
+                BudgetLine(budget.lines[0].id).reserved, Decimal('0.00'))
+            for record, state in [(expired, 'expired'),
+                    (cancelled, 'cancelled')]:
+                record = Charge(record.id)
+                self.assertEqual(record.state, state)
+                self.assertIsNone(record.code_hash)
+                # (ir.model.log records are saved at commit)
+                self.assertIn((str(record), 'transition', 'state:%s' % state),
+                    [(str(log.resource), log.event, log.target)
+                        for log in Transaction().log_records])
+            self.assertTrue(Charge(cancelled.id).cancelled_at)
+
+    @with_transaction()
+    def test_sale_point_made_at_activation(self):
+        """A charge never makes a sale point: a contract without one is
+        refused until the scheduled task gives it one"""
+        pool = Pool()
+        POS = pool.get('sale.point')
+        Contract = pool.get('hb.provider.contract')
+        with set_company(create_wellbeing_area()):
+            data, application, client, budget, product = self.setup_world()
+            contract = product.template.hb_contract
+            point, = contract.hb_sale_points
+            POS.write([point], {'hb_contract': None})
+            with self.assertRaises(ChargeError) as cm:
+                self.request(application, product)
+            self.assertEqual(cm.exception.code, 'not_configured')
+            self.assertEqual(POS.search([], count=True), 1)
+
+            new, = Contract.create_missing_sale_points()
+            self.assertEqual(new.hb_contract, contract)
+            self.assertEqual(Contract.create_missing_sale_points(), [])
+            charge = self.request(application, product)
+            self.assertEqual(charge.sale_point, new)
 
     @with_transaction()
     def test_refund_bill_pay_reconcile(self):
@@ -189,15 +298,16 @@ class ChargeTestCase(_DBTestCase):
             refund = Charge.make_refund(
                 charge, Decimal('35.00'), "One hour was not done")
             self.assertEqual(refund.amount, Decimal('-35.00'))
-            self.assertEqual(refund.sale.total, Decimal('-35.00'))
             with self.assertRaises(ChargeError) as cm:
                 Charge.make_refund(charge, Decimal('70.01'), "Too much")
             self.assertEqual(cm.exception.code, 'refund_amount')
             line = BudgetLine(budget.lines[0].id)
             self.assertEqual(line.spent, Decimal('70.00'))
 
+            self.assertEqual(len(Charge.post_sales()), 2)
+            self.assertEqual(Charge(refund.id).sale.total, Decimal('-35.00'))
             result = Charge.reconcile()
-            self.assertEqual(result['not_posted'], Decimal('70.00'))
+            self.assertEqual(result['not_posted'], Decimal('0.00'))
             self.assertTrue(result['checks']['spent'])
 
             config = Configuration(1)

@@ -250,5 +250,44 @@ class ConcurrencyTestCase(_RouteCase):
         self.assertEqual(available, Decimal('10.00'))
         self.assertLessEqual(spent, Decimal('500.00'))
 
+        # Two posting runs at once make one sale per charge: the second
+        # waits for the charges the first locked, fails and tries again
+        posted, failures = {}, []
+        barrier = threading.Barrier(2)
+
+        def post_run(index):
+            def post(pool):
+                return [s.id for s in pool.get('hb.charge').post_sales()]
+            barrier.wait()
+            for _ in range(50):
+                try:
+                    sales = self.in_transaction(post)
+                except backend.DatabaseOperationalError as exception:
+                    failures.append(exception)
+                    continue
+                posted.setdefault(index, []).extend(sales)
+                if not sales:
+                    return
+        threads = [threading.Thread(target=post_run, args=(i,))
+            for i in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+        def sales(pool):
+            Charge = pool.get('hb.charge')
+            Sale = pool.get('sale.point.sale')
+            charges = Charge.browse(list(pairs))
+            return ([c.sale.id for c in charges if c.sale],
+                {c.sale.state for c in charges if c.sale},
+                Sale.search([], count=True))
+        linked, states, count = self.in_transaction(sales)
+        made = sorted(posted.get(0, []) + posted.get(1, []))
+        self.assertEqual(len(set(linked)), 14)
+        self.assertEqual(sorted(linked), made)
+        self.assertEqual(states, {'posted'})
+        self.assertEqual(count, 14)
+
 
 del RouteTestCase
