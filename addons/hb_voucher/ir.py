@@ -14,9 +14,9 @@ class Cron(metaclass=PoolMeta):
                     "Release Expired Personal Budget Charges"),
                 ('hb.charge|post_sales',
                     "Post Personal Budget Charges"),
-                ('hb.charge|bill_providers',
+                ('hb.billing|bill_providers',
                     "Make Vendor Bills of Personal Budget Charges"),
-                ('hb.charge|pay_vendor_bills',
+                ('hb.payment.run|pay_vendor_bills',
                     "Pay Personal Budget Vendor Bills by SEPA"),
                 ])
 
