@@ -127,8 +127,10 @@ class Billing(Model):
         invoices, groups = [], []
         journals = {}
         for (company, provider), provider_charges in by_provider.items():
-            invoice, lines = cls._get_vendor_bill(company, provider,
-                provider_charges, start_date, end_date, date, journals)
+            # the settings (accounts, journal) of the charges' company
+            with Transaction().set_context(company=company.id):
+                invoice, lines = cls._get_vendor_bill(company, provider,
+                    provider_charges, start_date, end_date, date, journals)
             invoices.append(invoice)
             groups.append(lines)
         Invoice.save(invoices)
