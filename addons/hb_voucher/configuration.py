@@ -3,6 +3,7 @@
 import datetime as dt
 from decimal import Decimal
 
+from sql.functions import CurrentTimestamp
 from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, fields
@@ -307,10 +308,12 @@ class ConfigurationAccount(ModelSQL, CompanyValueMixin):
                             where=account.id == values[name]))
                     company, = cursor.fetchone()
                     break
-            names = ['configuration', 'company'] + list(values)
+            names = ['create_uid', 'create_date', 'configuration',
+                'company'] + list(values)
             cursor.execute(*table.insert(
                     [getattr(table, n) for n in names],
-                    [[row[0], company] + list(values.values())]))
+                    [[transaction.user, CurrentTimestamp(), row[0], company]
+                        + list(values.values())]))
 
     @classmethod
     def default_hb_sale_journal(cls):
