@@ -1188,31 +1188,44 @@ def bench_billing(database, dataset, count, seconds):
     """The billing run over count unbilled charges of the cloned providers,
     dated over the BILLING_DAYS days before today: one run per day (as the
     daily task would), oldest first, until all are billed or seconds
-    have passed; charges billed per second"""
+    have passed; the bills of each day are then posted (Invoice.post, in a
+    transaction of their own); charges billed per second and charges on
+    posted bills per second, each by its own time"""
     from trytond.pool import Pool
     from trytond.transaction import Transaction
     today = dt.date.today()
 
     def bill(day):
-        Charge = Pool().get('hb.charge')
+        Billing = Pool().get('hb.billing')
         with Transaction().set_context(
                 company=dataset['company'], _skip_warnings=True):
-            return len(Charge.bill_providers(start_date=day, end_date=day))
+            return [i.id for i in Billing.bill_providers(
+                    start_date=day, end_date=day, post=False)]
 
-    invoices, days, busy = 0, 0, 0.0
+    def post(ids):
+        Billing = Pool().get('hb.billing')
+        with Transaction().set_context(
+                company=dataset['company'], _skip_warnings=True):
+            Billing.post_bills(ids)
+
+    invoices, days, busy, posting = 0, 0, 0.0, 0.0
     first = today - dt.timedelta(days=BILLING_DAYS)
     last = today - dt.timedelta(days=1)
     for age in range(BILLING_DAYS, 0, -1):
         day = today - dt.timedelta(days=age)
         start = time.monotonic()
-        invoices += _run(database, bill, day, user=1)
+        ids = _run(database, bill, day, user=1)
         busy += time.monotonic() - start
+        invoices += len(ids)
+        start = time.monotonic()
+        _run(database, post, ids, user=1)
+        posting += time.monotonic() - start
         days += 1
         progress('billing days', days, BILLING_DAYS)
-        if busy > seconds and age > 1:
+        if busy + posting > seconds and age > 1:
             progress('billing days', BILLING_DAYS, BILLING_DAYS)
             log('    billing stopped after %.0f s (time budget %d s)' % (
-                    busy, seconds))
+                    busy + posting, seconds))
             break
     with pg_connect(database) as db:
         billed, unbilled = db.execute('SELECT '
@@ -1220,9 +1233,15 @@ def bench_billing(database, dataset, count, seconds):
             'COUNT(*) FILTER (WHERE invoice_line IS NULL) '
             'FROM hb_charge WHERE date BETWEEN %s AND %s AND provider <> %s',
             (first, last, dataset['provider'])).fetchone()
+        posted, = db.execute('SELECT COUNT(*) FROM hb_charge AS c '
+            'JOIN account_invoice_line AS l ON l.id = c.invoice_line '
+            'JOIN account_invoice AS i ON i.id = l.invoice '
+            "WHERE c.date BETWEEN %s AND %s AND i.state = 'posted'",
+            (first, last)).fetchone()
         lines, = db.execute('SELECT COUNT(*) FROM account_invoice_line AS l '
             'JOIN account_invoice AS i ON i.id = l.invoice '
             'WHERE i.hb_bill').fetchone()
+    load = os.getloadavg()
     result = {
         'charges': count,
         'days_billed': days,
@@ -1232,9 +1251,17 @@ def bench_billing(database, dataset, count, seconds):
         'invoice_lines': lines,
         'seconds': round(busy, 1),
         'billed_per_s': billed / busy if busy else None,
+        'posted': posted,
+        'posting_seconds': round(posting, 1),
+        'posted_per_s': posted / posting if posting else None,
+        'load_average': [round(x, 2) for x in load],
         }
-    log('    billing: %d of %d charges in %d bills in %.1f s' % (
-            billed, count, invoices, busy))
+    log('    billing: %d of %d charges in %d bills (%d lines) in %.1f s: '
+        '%.0f charges/s' % (billed, count, invoices, lines, busy,
+            result['billed_per_s'] or 0))
+    log('    bill posting: %d charges on posted bills in %.1f s: '
+        '%.0f charges/s' % (posted, posting, result['posted_per_s'] or 0))
+    log('    load average: %.2f %.2f %.2f' % load)
     return result
 
 

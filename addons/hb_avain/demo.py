@@ -854,7 +854,8 @@ def load_billing():
     payment by SEPA credit transfer: done once, on the first load"""
     P = pool()
     try:
-        Charge = P.get('hb.charge')
+        Billing = P.get('hb.billing')
+        PaymentRun = P.get('hb.payment.run')
     except KeyError:
         return
     Bank = P.get('bank')
@@ -897,8 +898,8 @@ def load_billing():
     config.hb_invoice_post = True
     config.save()
     today, _, _ = demo_dates()
-    if Charge.bill_providers(end_date=today - dt.timedelta(days=7)):
-        Charge.pay_vendor_bills(date=today)
+    if Billing.bill_providers(end_date=today - dt.timedelta(days=7)):
+        PaymentRun.pay_vendor_bills(date=today)
 
 
 def load_payment_clearing(journal):

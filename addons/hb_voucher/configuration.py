@@ -3,13 +3,24 @@
 import datetime as dt
 from decimal import Decimal
 
+from sql.functions import CurrentTimestamp
+from trytond import backend
 from trytond.i18n import gettext
-from trytond.model import fields
+from trytond.model import ModelSQL, fields
+from trytond.modules.company.model import (
+    CompanyMultiValueMixin,
+    CompanyValueMixin,
+)
 from trytond.pool import Pool, PoolMeta
+from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
+ACCOUNT_FIELDS = [
+    'hb_expense_account', 'hb_clearing_account', 'hb_payment_method',
+    'hb_sale_journal', 'hb_invoice_journal', 'hb_payment_journal']
 
-class Configuration(metaclass=PoolMeta):
+
+class Configuration(CompanyMultiValueMixin, metaclass=PoolMeta):
     __name__ = 'hb.configuration'
 
     hb_charge_expiry = fields.Integer(
@@ -30,42 +41,50 @@ class Configuration(metaclass=PoolMeta):
         "Maximum Quantity", digits=(16, 2), required=True,
         domain=[('hb_max_quantity', '>', 0)],
         help="The largest quantity of one service in a charge.")
-    hb_expense_account = fields.Many2One(
-        'account.account', "HB Service Expense Account",
-        domain=[
-            ('type.expense', '=', True),
-            ('closed', '!=', True),
-            ],
-        help="Debited by posted charges, with the client's budget as "
-        "analytic account.")
-    hb_clearing_account = fields.Many2One(
-        'account.account', "HB Charges to Be Billed Account",
-        domain=[
-            ('type', '!=', None),
-            ('type.statement', '=', 'balance'),
-            ('type.debt', '=', True),
-            ('closed', '!=', True),
-            ],
-        help="Credited by posted charges and debited by the vendor bills "
-        "made from them.")
-    hb_payment_method = fields.Many2One(
-        'sale.point.payment.method', "Personal Budget Payment Method",
-        help="The point-of-sale payment method of personal budget "
-        "charges (created on demand).")
-    hb_sale_journal = fields.Many2One(
-        'account.journal', "Sale Point Journal",
-        domain=[('type', '=', 'revenue')],
-        help="The journal of the providers' sale points.")
+    hb_expense_account = fields.MultiValue(fields.Many2One(
+            'account.account', "HB Service Expense Account",
+            domain=[
+                ('type.expense', '=', True),
+                ('closed', '!=', True),
+                ('company', '=', Eval('context', {}).get('company', -1)),
+                ],
+            help="Debited by posted charges, with the client's budget as "
+            "analytic account."))
+    hb_clearing_account = fields.MultiValue(fields.Many2One(
+            'account.account', "HB Charges to Be Billed Account",
+            domain=[
+                ('type', '!=', None),
+                ('type.statement', '=', 'balance'),
+                ('type.debt', '=', True),
+                ('closed', '!=', True),
+                ('company', '=', Eval('context', {}).get('company', -1)),
+                ],
+            help="Credited by posted charges and debited by the vendor "
+            "bills made from them."))
+    hb_payment_method = fields.MultiValue(fields.Many2One(
+            'sale.point.payment.method', "Personal Budget Payment Method",
+            domain=[
+                ('company', '=', Eval('context', {}).get('company', -1)),
+                ],
+            help="The point-of-sale payment method of personal budget "
+            "charges (created on demand)."))
+    hb_sale_journal = fields.MultiValue(fields.Many2One(
+            'account.journal', "Sale Point Journal",
+            domain=[('type', '=', 'revenue')],
+            help="The journal of the providers' sale points."))
     hb_invoice_post = fields.Boolean(
         "Post Vendor Bills",
         help="Post the vendor bills made from charges at once.")
-    hb_invoice_journal = fields.Many2One(
-        'account.journal', "Vendor Bill Journal",
-        domain=[('type', '=', 'expense')],
-        help="Empty: the default journal of supplier invoices.")
-    hb_payment_journal = fields.Many2One(
-        'account.payment.journal', "Provider Payment Journal",
-        help="The SEPA journal paying HB vendor bills.")
+    hb_invoice_journal = fields.MultiValue(fields.Many2One(
+            'account.journal', "Vendor Bill Journal",
+            domain=[('type', '=', 'expense')],
+            help="Empty: the default journal of supplier invoices."))
+    hb_payment_journal = fields.MultiValue(fields.Many2One(
+            'account.payment.journal', "Provider Payment Journal",
+            domain=[
+                ('company', '=', Eval('context', {}).get('company', -1)),
+                ],
+            help="The SEPA journal paying HB vendor bills."))
     hb_client_session_timeout = fields.Integer(
         "Client Session Timeout", required=True,
         domain=[('hb_client_session_timeout', '>', 0)],
@@ -161,13 +180,16 @@ class Configuration(metaclass=PoolMeta):
         return 15
 
     @classmethod
-    def default_hb_sale_journal(cls):
+    def multivalue_model(cls, field):
         pool = Pool()
-        ModelData = pool.get('ir.model.data')
-        try:
-            return ModelData.get_id('account', 'journal_revenue')
-        except KeyError:
-            return None
+        if field in ACCOUNT_FIELDS:
+            return pool.get('hb.configuration.account')
+        return super().multivalue_model(field)
+
+    @classmethod
+    def default_hb_sale_journal(cls, **pattern):
+        return cls.multivalue_model(
+            'hb_sale_journal').default_hb_sale_journal()
 
     def get_hb_expiry_delta(self):
         return dt.timedelta(minutes=self.hb_charge_expiry or 10)
@@ -202,3 +224,102 @@ class Configuration(metaclass=PoolMeta):
         self.hb_payment_method = method
         self.save()
         return method
+
+
+class ConfigurationAccount(ModelSQL, CompanyValueMixin):
+    "The accounts, journals and payment method of a company's settings"
+    __name__ = 'hb.configuration.account'
+    __string__ = "Personal Budget Settings Accounts"
+
+    configuration = fields.Many2One(
+        'hb.configuration', "Settings", required=True, ondelete='CASCADE')
+    hb_expense_account = fields.Many2One(
+        'account.account', "HB Service Expense Account",
+        domain=[
+            ('type.expense', '=', True),
+            ('closed', '!=', True),
+            ('company', '=', Eval('company', -1)),
+            ],
+        help="Debited by posted charges, with the client's budget as "
+        "analytic account.")
+    hb_clearing_account = fields.Many2One(
+        'account.account', "HB Charges to Be Billed Account",
+        domain=[
+            ('type', '!=', None),
+            ('type.statement', '=', 'balance'),
+            ('type.debt', '=', True),
+            ('closed', '!=', True),
+            ('company', '=', Eval('company', -1)),
+            ],
+        help="Credited by posted charges and debited by the vendor bills "
+        "made from them.")
+    hb_payment_method = fields.Many2One(
+        'sale.point.payment.method', "Personal Budget Payment Method",
+        domain=[('company', '=', Eval('company', -1))],
+        help="The point-of-sale payment method of personal budget "
+        "charges (created on demand).")
+    hb_sale_journal = fields.Many2One(
+        'account.journal', "Sale Point Journal",
+        domain=[('type', '=', 'revenue')],
+        help="The journal of the providers' sale points.")
+    hb_invoice_journal = fields.Many2One(
+        'account.journal', "Vendor Bill Journal",
+        domain=[('type', '=', 'expense')],
+        help="Empty: the default journal of supplier invoices.")
+    hb_payment_journal = fields.Many2One(
+        'account.payment.journal', "Provider Payment Journal",
+        domain=[('company', '=', Eval('company', -1))],
+        help="The SEPA journal paying HB vendor bills.")
+
+    @classmethod
+    def __register__(cls, module):
+        exist = backend.TableHandler.table_exist(cls._table)
+        super().__register__(module)
+        if not exist:
+            cls._migrate_settings()
+
+    @classmethod
+    def _migrate_settings(cls):
+        """Move the values of the settings' own columns (before they were
+        per company) to the company of their accounts"""
+        pool = Pool()
+        Configuration = pool.get('hb.configuration')
+        Account = pool.get('account.account')
+        transaction = Transaction()
+        cursor = transaction.connection.cursor()
+        handler = backend.TableHandler(Configuration)
+        columns = [f for f in ACCOUNT_FIELDS if handler.column_exist(f)]
+        if not columns:
+            return
+        configuration = Configuration.__table__()
+        cursor.execute(*configuration.select(configuration.id,
+                *[getattr(configuration, c) for c in columns]))
+        rows = cursor.fetchall()
+        account = Account.__table__()
+        table = cls.__table__()
+        for row in rows:
+            values = dict(zip(columns, row[1:]))
+            if not any(values.values()):
+                continue
+            company = None
+            for name in ['hb_clearing_account', 'hb_expense_account']:
+                if values.get(name):
+                    cursor.execute(*account.select(account.company,
+                            where=account.id == values[name]))
+                    company, = cursor.fetchone()
+                    break
+            names = ['create_uid', 'create_date', 'configuration',
+                'company'] + list(values)
+            cursor.execute(*table.insert(
+                    [getattr(table, n) for n in names],
+                    [[transaction.user, CurrentTimestamp(), row[0], company]
+                        + list(values.values())]))
+
+    @classmethod
+    def default_hb_sale_journal(cls):
+        pool = Pool()
+        ModelData = pool.get('ir.model.data')
+        try:
+            return ModelData.get_id('account', 'journal_revenue')
+        except KeyError:
+            return None

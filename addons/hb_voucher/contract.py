@@ -74,7 +74,8 @@ class Contract(metaclass=PoolMeta):
             if not companies:
                 return None
             company_id = companies[0].id
-        if not config.hb_sale_journal:
+        journal = config.get_multivalue('hb_sale_journal', company=company_id)
+        if not journal:
             return None
         name = '%s (%s)' % (self.provider.rec_name, self.number or self.id)
         sequence = Sequence(
@@ -87,7 +88,7 @@ class Contract(metaclass=PoolMeta):
             tax_included=True, sequence=sequence,
             storage_location=ModelData.get_id('stock', 'location_storage'),
             customer_location=ModelData.get_id('stock', 'location_customer'),
-            journal=config.hb_sale_journal)
+            journal=journal)
 
     def get_hb_sale_point(self):
         """Return the sale point of the contract (made when the contract

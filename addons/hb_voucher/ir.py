@@ -16,9 +16,9 @@ class Cron(metaclass=PoolMeta):
                     "Post Personal Budget Charges"),
                 ('hb.provider.contract|create_missing_sale_points',
                     "Create the Sale Points of Provider Contracts"),
-                ('hb.charge|bill_providers',
+                ('hb.billing|bill_providers',
                     "Make Vendor Bills of Personal Budget Charges"),
-                ('hb.charge|pay_vendor_bills',
+                ('hb.payment.run|pay_vendor_bills',
                     "Pay Personal Budget Vendor Bills by SEPA"),
                 ])
 

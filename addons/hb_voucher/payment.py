@@ -1,16 +1,24 @@
 # This file is part of the HB (henkilökohtainen budjetti) modules for Tryton.
 # Licensed under the GNU GPL v3 or later; see LICENSE at the repository root.
-"""The SEPA payment runs of the vendor bills: what each run paid and what
-it skipped (and why), the amounts providers owe back, and the SEPA
-character set of the pain.001 files."""
+"""The SEPA payment of the vendor bills (hb.payment.run.pay_vendor_bills)
+and its runs: what each run paid and what it skipped (and why), the
+amounts providers owe back, and the SEPA character set of the pain.001
+files."""
 import string
 import unicodedata
+from decimal import Decimal
+from itertools import groupby
 
 from genshi.core import END, START, TEXT
+from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, fields
 from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool, PoolMeta
 from trytond.transaction import Transaction
+
+from .exceptions import BillingError
+
+ZERO = Decimal('0.00')
 
 # The SEPA (EPC) basic Latin character set
 SEPA_CHARACTERS = frozenset(
@@ -131,12 +139,172 @@ class PaymentRun(ModelSQL, ModelView):
         """Return the open payable lines of HB bills (or of their netting)
         by which providers owe money back: nothing left to net them
         against, they are to be collected"""
-        pool = Pool()
-        Charge = pool.get('hb.charge')
         if company is None:
             company = Transaction().context.get('company')
-        return [line for line in Charge._hb_payable_lines(company)
+        return [line for line in cls._hb_payable_lines(company)
             if line.debit - line.credit > 0]
+
+
+    @classmethod
+    def pay_vendor_bills(cls, date=None):
+        """Pay by SEPA credit transfer what each provider is owed by its
+        posted HB vendor bills due on date (today), net of what it owes
+        back, to its verified IBAN; record the run (hb.payment.run) with
+        the providers skipped and why; return the payment group (None
+        when nothing is paid).
+
+        A provider's credits (a bill below zero, a refund billed after its
+        charges) are grouped with its bills to pay (Tryton's grouping of
+        move lines) and the net paid; a provider owing more than it is
+        owed is skipped: its open balance is listed for collection
+        (hb.payment.run.owed_back)."""
+        pool = Pool()
+        Date = pool.get('ir.date')
+        Payment = pool.get('account.payment')
+        Group = pool.get('account.payment.group')
+        Run = pool.get('hb.payment.run')
+        Skip = pool.get('hb.payment.run.skip')
+        config = pool.get('hb.configuration')(1)
+        if date is None:
+            date = Date.today()
+        journal = config.hb_payment_journal
+        if not journal:
+            raise BillingError(gettext(
+                    'hb_voucher.msg_billing_not_configured'))
+        if not (journal.clearing_account and journal.clearing_journal):
+            raise BillingError(gettext(
+                    'hb_voucher.msg_payment_clearing_missing',
+                    journal=journal.rec_name))
+        company = journal.company
+        lines = [line for line in cls._hb_payable_lines(company.id)
+            if not line.payment_blocked
+            and not any(p.state != 'failed' for p in line.payments)
+            and (line.debit - line.credit > 0
+                or not line.maturity_date or line.maturity_date <= date)]
+        lines.sort(key=lambda line: (line.party.id, line.id))
+        payments, skips = [], []
+        for party, party_lines in groupby(
+                lines, key=lambda line: line.party):
+            party_lines = list(party_lines)
+            balance = sum(
+                (line.credit - line.debit for line in party_lines), ZERO)
+            number = party.hb_iban_number
+            reason = None
+            if balance < 0:
+                reason = 'owed'
+            elif balance > 0 and not number:
+                reason = 'no_account'
+            elif balance > 0 and not number.account.bank:
+                reason = 'no_bank'
+            if reason:
+                skips.append(Skip(party=party, amount=balance, reason=reason))
+            if (len(party_lines) > 1
+                    and any(line.debit - line.credit > 0
+                        for line in party_lines)
+                    and any(line.credit - line.debit > 0
+                        for line in party_lines)):
+                # Net the credits against the bills to pay
+                line = cls._group_payable_lines(party_lines, date)
+                party_lines = [line] if line else []
+            if reason:
+                continue
+            for line in party_lines:
+                payments.append(Payment(
+                        company=company, journal=journal,
+                        kind='payable', party=party, line=line,
+                        amount=line.payment_amount, date=date,
+                        sepa_payable_bank_account_number=number,
+                        reference=cls._payment_reference(line),
+                        state='approved'))
+        group = None
+        if payments:
+            Payment.save(payments)
+            group = Group(company=company, journal=journal,
+                kind='payable')
+            group.save()
+            Payment.process(payments, lambda: group)
+        if payments or skips:
+            Run.save([Run(company=company, date=date, group=group,
+                        payment_count=len(payments),
+                        amount_paid=sum(
+                            (p.amount for p in payments), ZERO),
+                        skipped=skips)])
+        return group
+
+    @classmethod
+    def _hb_payable_lines(cls, company):
+        """Return the open posted payable lines of the HB vendor bills of
+        company, and of the groupings netting them"""
+        pool = Pool()
+        Line = pool.get('account.move.line')
+        lines = Line.search([
+                ('move.company', '=', company),
+                ('account.type.payable', '=', True),
+                ('reconciliation', '=', None),
+                ('move_state', '=', 'posted'),
+                ('party', '!=', None),
+                ['OR',
+                    ('move.origin', 'like', 'account.invoice,%'),
+                    ('reconciliations_delegated.id', '!=', None),
+                    ],
+                ], order=[('party', 'ASC'), ('id', 'ASC')])
+        return [line for line in lines if cls._is_hb_payable(line)]
+
+    @classmethod
+    def _is_hb_payable(cls, line):
+        """Whether line is the payable line of an HB vendor bill or the
+        balance of a grouping of such lines only"""
+        pool = Pool()
+        Invoice = pool.get('account.invoice')
+        origin = line.move.origin
+        if isinstance(origin, Invoice):
+            return bool(origin.hb_bill)
+        grouped = [other for reconciliation in line.reconciliations_delegated
+            for other in reconciliation.lines if other.move != line.move]
+        return bool(grouped) and all(
+            cls._is_hb_payable(other) for other in grouped)
+
+    @classmethod
+    def _group_payable_lines(cls, lines, date):
+        """Group the payable lines of a provider into one (posted) line of
+        their balance with Tryton's grouping of lines; return it (None when
+        they balance out)"""
+        pool = Pool()
+        GroupLines = pool.get('account.move.line.group', type='wizard')
+        Move = pool.get('account.move')
+        ModelData = pool.get('ir.model.data')
+        Journal = pool.get('account.journal')
+        journal = Journal(ModelData.get_id('account', 'journal_miscellaneous'))
+        move, balance_line = GroupLines.group_lines(lines, journal, date)
+        move.description = gettext('hb_voucher.msg_payment_netting')
+        move.save()
+        Move.post([move])
+        return balance_line
+
+    @classmethod
+    def _payment_reference(cls, line):
+        """The reference of the payment of line: the bill's own, or the
+        numbers of the bills netted in it"""
+        pool = Pool()
+        Invoice = pool.get('account.invoice')
+        origin = line.move.origin
+        if isinstance(origin, Invoice):
+            return origin.reference
+        numbers = []
+
+        def collect(line):
+            origin = line.move.origin
+            if isinstance(origin, Invoice):
+                numbers.append(origin.number)
+            for reconciliation in line.reconciliations_delegated:
+                for other in reconciliation.lines:
+                    if other.move != line.move:
+                        collect(other)
+        collect(line)
+        lang = line.party.lang.code if line.party.lang else 'fi'
+        with Transaction().set_context(language=lang):
+            return gettext('hb_voucher.msg_payment_reference_netted',
+                numbers=', '.join(sorted(numbers)))
 
 
 class PaymentRunSkip(ModelSQL, ModelView):

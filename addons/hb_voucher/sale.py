@@ -62,7 +62,8 @@ class POSSaleLine(metaclass=PoolMeta):
             line.debit, line.credit = Decimal(0), self.untax_amount
         else:
             line.debit, line.credit = -self.untax_amount, Decimal(0)
-        line.account = Configuration(1).hb_clearing_account
+        line.account = Configuration(1).get_multivalue(
+            'hb_clearing_account', company=self.sale.company.id)
         line.origin = self
         return [line]
 

@@ -76,9 +76,9 @@ class PaymentTestCase(_DBTestCase):
 
     def bill(self):
         pool = Pool()
-        Charge = pool.get('hb.charge')
         Date = pool.get('ir.date')
-        return {b.party: b for b in Charge.bill_providers(
+        Billing = pool.get('hb.billing')
+        return {b.party: b for b in Billing.bill_providers(
                 end_date=Date.today())}
 
     def pain001(self, group):
@@ -99,7 +99,7 @@ class PaymentTestCase(_DBTestCase):
             a, b = self.setup("Palvelu A Oy", "Palvelu B Oy")
             first = self.charge(a)
             self.bill()
-            group = Charge.pay_vendor_bills()
+            group = Pool().get('hb.payment.run').pay_vendor_bills()
             self.assertEqual(self.payments(group), {a: Decimal('35.00')})
 
             # A refund after billing, no new charge of A: a bill of -10.00
@@ -109,7 +109,7 @@ class PaymentTestCase(_DBTestCase):
             self.assertEqual(bills[a].total_amount, Decimal('-10.00'))
             self.assertEqual(bills[b].total_amount, Decimal('35.00'))
 
-            group = Charge.pay_vendor_bills()
+            group = Pool().get('hb.payment.run').pay_vendor_bills()
             self.assertEqual(self.payments(group), {b: Decimal('35.00')})
             Run = pool.get('hb.payment.run')
             run, = Run.search([], order=[('id', 'DESC')], limit=1)
@@ -130,7 +130,7 @@ class PaymentTestCase(_DBTestCase):
             self.charge(a, 2)
             bills = self.bill()
             self.assertEqual(bills[a].total_amount, Decimal('70.00'))
-            group = Charge.pay_vendor_bills()
+            group = Pool().get('hb.payment.run').pay_vendor_bills()
             self.assertEqual(self.payments(group), {a: Decimal('60.00')})
             xml = self.pain001(group)
             ns = {'p': xml.nsmap[None]}
@@ -141,7 +141,7 @@ class PaymentTestCase(_DBTestCase):
             self.assertEqual(run.skipped, ())
 
             # nothing is paid twice
-            self.assertIsNone(Charge.pay_vendor_bills())
+            self.assertIsNone(Pool().get('hb.payment.run').pay_vendor_bills())
             # the bank confirms: every bill of A is paid
             pool.get('account.payment.group').succeed(
                 pool.get('account.payment.group').search([]))
@@ -154,7 +154,6 @@ class PaymentTestCase(_DBTestCase):
     def test_provider_without_iban_skipped(self):
         "A provider without a verified account is skipped with its reason"
         pool = Pool()
-        Charge = pool.get('hb.charge')
         Party = pool.get('party.party')
         Run = pool.get('hb.payment.run')
         with set_company(create_wellbeing_area()):
@@ -163,7 +162,7 @@ class PaymentTestCase(_DBTestCase):
             self.charge(b)
             self.bill()
             Party.write([a], {'hb_bank_account': None})
-            group = Charge.pay_vendor_bills()
+            group = Pool().get('hb.payment.run').pay_vendor_bills()
             self.assertEqual(self.payments(group), {b: Decimal('35.00')})
             run, = Run.search([])
             skip, = run.skipped
@@ -175,7 +174,6 @@ class PaymentTestCase(_DBTestCase):
         """The bank confirms the payments: the bills are paid, and the
         reconciliation shows them paid; the portal shows each state"""
         pool = Pool()
-        Charge = pool.get('hb.charge')
         Invoice = pool.get('account.invoice')
         Payment = pool.get('account.payment')
         with set_company(create_wellbeing_area()):
@@ -184,7 +182,7 @@ class PaymentTestCase(_DBTestCase):
             self.charge(b)
             bills = self.bill()
             self.assertEqual(bill_payment(bills[a]), 'unpaid')
-            group = Charge.pay_vendor_bills()
+            group = Pool().get('hb.payment.run').pay_vendor_bills()
             # in a file, not yet at the bank: not paid
             for bill in bills.values():
                 self.assertEqual(bill_payment(Invoice(bill.id)),
@@ -199,25 +197,26 @@ class PaymentTestCase(_DBTestCase):
             self.assertEqual(bill_payment(bill_a), 'paid')
             self.assertEqual(bill_b.state, 'posted')
             self.assertEqual(bill_payment(bill_b), 'failed')
-            result = Charge.reconcile()
+            result = Pool().get('hb.charge.reconciliation').reconcile()
             self.assertEqual(result['billed'], Decimal('105.00'))
             self.assertEqual(result['paid'], Decimal('70.00'))
             self.assertTrue(all(result['checks'].values()),
                 result['mismatches'])
 
             # the failed one is paid by the next run
-            group = Charge.pay_vendor_bills()
+            group = Pool().get('hb.payment.run').pay_vendor_bills()
             self.assertEqual(self.payments(group), {b: Decimal('35.00')})
             pool.get('account.payment.group').succeed([group])
             run_tasks()
             self.assertEqual(Invoice(bills[b].id).state, 'paid')
-            self.assertEqual(Charge.reconcile()['paid'], Decimal('105.00'))
+            Reconciliation = pool.get('hb.charge.reconciliation')
+            self.assertEqual(
+                Reconciliation.reconcile()['paid'], Decimal('105.00'))
 
     @with_transaction()
     def test_pain001_sepa_characters(self):
         "Every text of the pain.001 is in the SEPA character set"
         pool = Pool()
-        Charge = pool.get('hb.charge')
         Party = pool.get('party.party')
         with set_company(create_wellbeing_area()):
             load_finnish()
@@ -230,7 +229,7 @@ class PaymentTestCase(_DBTestCase):
             self.charge(a)
             bill, = self.bill().values()
             self.assertIn('–', bill.reference)
-            group = Charge.pay_vendor_bills()
+            group = Pool().get('hb.payment.run').pay_vendor_bills()
             xml = self.pain001(group)
             texts = [(e.tag, e.text) for e in xml.iter()
                 if e.text and e.text.strip()]
