@@ -3,7 +3,7 @@
 "Rectification requests (oikaisuvaatimus, Hallintolaki 434/2003 7 a luku)"
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Workflow, fields
-from trytond.pool import Pool
+from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval, If
 from trytond.report import Report
 from trytond.transaction import Transaction
@@ -20,6 +20,16 @@ CHANNELS = [
     ('back_office', "Back Office"),
     ('client_page', "Client Page"),
     ]
+
+
+class Rule(metaclass=PoolMeta):
+    __name__ = 'ir.rule'
+
+    @classmethod
+    def _hb_user_rule_models(cls):
+        "Own-workers see the rectification requests of their own clients"
+        return super()._hb_user_rule_models() | {
+            'hb.decision.rectification'}
 
 
 class Rectification(Workflow, ModelSQL, ModelView):

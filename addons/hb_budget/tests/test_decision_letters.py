@@ -7,6 +7,7 @@ import zipfile
 
 from trytond.exceptions import UserError
 from trytond.model.exceptions import AccessError
+from trytond.model.modelview import AccessButtonError
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
 from trytond.tests.test_tryton import (
@@ -349,7 +350,7 @@ class DecisionLetterTestCase(TestCase):
                             'request': "Again",
                             }])
                 # an own-worker may not decide
-                with self.assertRaises(AccessError):
+                with self.assertRaises(AccessButtonError):
                     Rectification.decide([request])
                 # nor change the legal bases
                 with self.assertRaises(AccessError):
