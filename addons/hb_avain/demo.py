@@ -165,7 +165,8 @@ def load(config):
     load_master_data(config)
     load_chart(config, company)
     for part in [load_accounting, load_users, load_pilot_settings,
-            load_providers, load_portal_passwords, load_clients,
+            load_legal_bases, load_providers, load_portal_passwords,
+            load_clients,
             load_comparison, load_charges, load_billing,
             load_ratings_and_gaps]:
         run(config, company, part)
@@ -398,6 +399,26 @@ def load_first_login():
 
 def demo_user(login):
     return pool().get('res.user').search([('login', '=', login)])[0]
+
+
+def load_legal_bases():
+    """The legal basis cited on decision letters: the Social Welfare Act
+    for everyone, the Act on Support for Informal Care for AVAIN carers and
+    the Disability Services Act for people with disabilities"""
+    P = pool()
+    LegalBasis = P.get('hb.legal.basis')
+    Group = P.get('hb.customer.group')
+    if LegalBasis.search([], limit=1):
+        return
+    groups = {g.code: g for g in Group.search([])}
+    bases = [LegalBasis(sequence=10, statute='social_welfare')]
+    for code, statute in [('avain', 'informal_care'),
+            ('disabled', 'disability'), ('intellectual', 'disability')]:
+        if code in groups:
+            bases.append(LegalBasis(
+                    sequence=20, customer_group=groups[code],
+                    statute=statute))
+    LegalBasis.save(bases)
 
 
 def load_pilot_settings():

@@ -3,7 +3,14 @@
 from decimal import Decimal
 
 from trytond.i18n import gettext
-from trytond.model import ModelSingleton, ModelSQL, ModelView, fields
+from trytond.model import (
+    ModelSingleton,
+    ModelSQL,
+    ModelView,
+    fields,
+    sequence_ordered,
+)
+from trytond.pyson import Eval
 
 from .exceptions import DecisionError
 
@@ -11,6 +18,20 @@ LETTER_TEXTS = {
     'letter_legal_basis': 'hb_budget.msg_letter_legal_basis',
     'letter_rectification': 'hb_budget.msg_letter_rectification',
     'letter_information': 'hb_budget.msg_letter_information',
+    'letter_appeal': 'hb_budget.msg_letter_appeal',
+    }
+STATUTES = [
+    ('social_welfare', "Social Welfare Act (1301/2014)"),
+    ('service_voucher', "Act on Service Vouchers (569/2009)"),
+    ('informal_care', "Act on Support for Informal Care (937/2005)"),
+    ('disability', "Disability Services Act (675/2023)"),
+    ('other', "Other"),
+    ]
+STATUTE_TEXTS = {
+    'social_welfare': 'hb_budget.msg_legal_basis_social_welfare',
+    'service_voucher': 'hb_budget.msg_legal_basis_service_voucher',
+    'informal_care': 'hb_budget.msg_legal_basis_informal_care',
+    'disability': 'hb_budget.msg_legal_basis_disability',
     }
 
 
@@ -70,6 +91,20 @@ class Configuration(ModelSingleton, ModelSQL, ModelView):
         help="How to use the personal budget, printed on the decision "
         "letter.\nLeave empty to use the built-in text.")
 
+    letter_appeal = fields.Text(
+        "Appeal Instructions", size=10000, translate=True,
+        help="The instructions for appealing to the administrative court "
+        "printed on the decision on a rectification request.\n"
+        "Leave empty to use the built-in text.")
+    rectification_other_official = fields.Boolean(
+        "Rectification by Another Official",
+        help="If checked, a rectification request must be decided by "
+        "an official other than the one who made the decision.")
+
+    @classmethod
+    def default_rectification_other_official(cls):
+        return True
+
     @classmethod
     def default_default_period_months(cls):
         return 12
@@ -119,3 +154,46 @@ class Configuration(ModelSingleton, ModelSQL, ModelView):
     def get_letter_text(self, name):
         "Return the letter text name: the setting or the built-in text"
         return getattr(self, name, None) or gettext(LETTER_TEXTS[name])
+
+
+class LegalBasis(sequence_ordered(), ModelSQL, ModelView):
+    __name__ = 'hb.legal.basis'
+    __string__ = "Decision Legal Basis"
+
+    customer_group = fields.Many2One(
+        'hb.customer.group', "Customer Group", ondelete='CASCADE',
+        help="The customer group the legal basis applies to.\n"
+        "Leave empty for every client.")
+    outcome = fields.Selection(
+        'get_outcomes', "Outcome",
+        help="The decision outcome the legal basis applies to.\n"
+        "Leave empty for every outcome.")
+    statute = fields.Selection(
+        STATUTES, "Statute", required=True, sort=False,
+        help="The act the decision is made under; its built-in text is "
+        "printed unless a text is given.")
+    text = fields.Text(
+        "Text", size=10000, translate=True,
+        states={
+            'required': Eval('statute') == 'other',
+            },
+        help="The legal basis as printed on the decision letter.\n"
+        "Leave empty to use the built-in text of the statute.")
+
+    @classmethod
+    def get_outcomes(cls):
+        from .decision import OUTCOMES
+        return OUTCOMES
+
+    def get_rec_name(self, name):
+        statute = dict(self.__class__.fields_get(
+                ['statute'])['statute']['selection'])[self.statute]
+        if self.customer_group:
+            return '%s: %s' % (self.customer_group.rec_name, statute)
+        return statute
+
+    def get_text(self):
+        "Return the text or the built-in text of the statute"
+        if self.text or self.statute not in STATUTE_TEXTS:
+            return self.text or ''
+        return gettext(STATUTE_TEXTS[self.statute])

@@ -1,15 +1,17 @@
 # This file is part of the HB (henkilökohtainen budjetti) modules for Tryton.
 # Licensed under the GNU GPL v3 or later; see LICENSE at the repository root.
 import datetime as dt
+import shutil
 from decimal import ROUND_HALF_UP, Decimal
 
+from dateutil.easter import easter
 from dateutil.relativedelta import relativedelta
 from sql.operators import Equal
 from trytond.i18n import gettext
 from trytond.model import Exclude, Index, ModelSQL, ModelView, Workflow, fields
 from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool
-from trytond.pyson import Eval
+from trytond.pyson import Bool, Eval
 from trytond.report import Report
 from trytond.transaction import Transaction, without_check_access
 
@@ -19,6 +21,8 @@ from .exceptions import (
     DecisionAuthorityError,
     DecisionError,
     DecisionModificationError,
+    DecisionReasonsError,
+    DecisionSendingError,
     DecisionTotalError,
     PeriodError,
 )
@@ -46,6 +50,68 @@ CONTENT_FIELDS = {
     'company', 'client', 'plan', 'start_date', 'end_date', 'value_method',
     'amount', 'justification', 'lines', 'supersedes',
     }
+OUTCOMES = [
+    (None, ""),
+    ('granted', "Granted"),
+    ('partly_granted', "Partly Granted"),
+    ('amended', "Amended"),
+    ('ended', "Ended"),
+    ('rejected', "Rejected"),
+    ]
+# outcomes that refuse or narrow what was asked: reasons are required
+# (Hallintolaki 434/2003 45 §)
+NEGATIVE_OUTCOMES = {'partly_granted', 'ended', 'rejected'}
+SENDING_METHODS = [
+    (None, ""),
+    ('post', "Post"),
+    ('e_delivery', "Electronic Delivery"),
+    ('handed_over', "Handed Over"),
+    ]
+# the day the client is deemed notified, counted from the sending date:
+# by post the 7th day (Hallintolaki 59 §), by electronic delivery the 3rd
+# day (Laki sähköisestä asioinnista viranomaistoiminnassa 13/2003 19 §)
+NOTIFICATION_DAYS = {'post': 7, 'e_delivery': 3, 'handed_over': 0}
+RECTIFICATION_DAYS = 30
+# fields that may still be written once a decision is approved or rejected
+SENDING_FIELDS = {'sending_method', 'sent_date', 'notified_date', 'letter'}
+
+
+def notification_date(sent_date, method):
+    "Return the day the client is deemed notified of a sent letter"
+    if not sent_date or not method:
+        return None
+    return sent_date + dt.timedelta(days=NOTIFICATION_DAYS[method])
+
+
+def finnish_holiday(date):
+    """Return whether the date is a Saturday, Sunday or a day a time limit
+    does not end on (Laki säädettyjen määräaikain laskemisesta 150/1930
+    5 §): the public holidays, Independence Day, Christmas Eve, Midsummer
+    Eve and May Day"""
+    if date.weekday() >= 5:
+        return True
+    if (date.month, date.day) in {
+            (1, 1), (1, 6), (5, 1), (12, 6), (12, 24), (12, 25), (12, 26)}:
+        return True
+    sunday = easter(date.year)
+    if date in {sunday - dt.timedelta(days=2), sunday + dt.timedelta(days=1),
+            sunday + dt.timedelta(days=39)}:
+        return True
+    # Midsummer Eve: the Friday between 19 and 25 June
+    if date.month == 6 and 19 <= date.day <= 25 and date.weekday() == 4:
+        return True
+    return False
+
+
+def rectification_deadline(notified_date):
+    """Return the last day for a rectification request: 30 days from the
+    notification, moved to the next working day (Hallintolaki 49 c §)"""
+    if not notified_date:
+        return None
+    deadline = notified_date + dt.timedelta(days=RECTIFICATION_DAYS)
+    while finnish_holiday(deadline):
+        deadline += dt.timedelta(days=1)
+    return deadline
 
 
 def period_months(start_date, end_date):
@@ -155,6 +221,69 @@ class Decision(
             'readonly': Eval('state') != 'proposed',
             'invisible': ~Eval('state').in_(['proposed', 'rejected']),
             })
+    outcome = fields.Selection(
+        OUTCOMES, "Outcome", sort=False,
+        states={
+            'readonly': ~Eval('state').in_(['draft', 'proposed']),
+            },
+        help="What is decided: granted, partly granted, amended (replacing "
+        "a decision), ended or rejected.\n"
+        "Leave empty to grant (or amend, when the decision supersedes "
+        "another); rejecting sets it.")
+    outcome_string = outcome.translated('outcome')
+    reasons = fields.Text(
+        "Reasons", size=10000,
+        states={
+            'readonly': ~Eval('state').in_(['draft', 'proposed']),
+            },
+        help="Why the decision is what it is, printed on the letter.\n"
+        "Required when the application is rejected or partly granted or "
+        "the budget is ended (Hallintolaki 434/2003 45 §).")
+    preparer = fields.Many2One(
+        'res.user', "Prepared By", ondelete='RESTRICT',
+        states={
+            'readonly': ~Eval('state').in_(['draft', 'proposed']),
+            },
+        help="The official who prepared the decision (esittelijä).")
+    contact = fields.Many2One(
+        'res.user', "Contact Person", ondelete='RESTRICT',
+        states={
+            'readonly': ~Eval('state').in_(['draft', 'proposed']),
+            },
+        help="Who gives more information on the decision "
+        "(Hallintolaki 44 §); by default the client's own-worker.")
+    decider_title = fields.Char(
+        "Decider's Title", size=200,
+        states={
+            'readonly': ~Eval('state').in_(['draft', 'proposed']),
+            },
+        help="The title of the official who decides, printed on the "
+        "letter.\nLeave empty to use the authority level.")
+    sending_method = fields.Selection(
+        SENDING_METHODS, "Sending Method", sort=False,
+        states={
+            'readonly': Bool(Eval('sent_date')),
+            },
+        help="How the letter is given to the client: by post the client "
+        "is deemed notified on the 7th day after sending, by electronic "
+        "delivery on the 3rd day.")
+    sending_method_string = sending_method.translated('sending_method')
+    sent_date = fields.Date("Sending Date", readonly=True)
+    notified_date = fields.Date(
+        "Notification Date",
+        states={
+            'readonly': ~Bool(Eval('sent_date')),
+            },
+        help="The day the client is deemed notified; change it when "
+        "shown otherwise (e.g. a later proof of receipt).")
+    rectification_deadline = fields.Function(fields.Date(
+            "Rectification Deadline",
+            help="The last day to request rectification: 30 days from "
+            "the notification."),
+        'on_change_with_rectification_deadline')
+    letter = fields.Many2One(
+        'ir.attachment', "Letter", readonly=True, ondelete='SET NULL',
+        help="The letter as sent, archived on the decision.")
     supersedes = fields.Many2One(
         'hb.decision', "Supersedes", ondelete='RESTRICT',
         domain=[
@@ -228,6 +357,13 @@ class Decision(
                     'icon': 'tryton-cancel',
                     'depends': ['state'],
                     },
+                'send': {
+                    'invisible': (
+                        ~Eval('state').in_(['approved', 'rejected'])
+                        | Bool(Eval('sent_date'))),
+                    'icon': 'tryton-email',
+                    'depends': ['state', 'sent_date'],
+                    },
                 })
 
     @classmethod
@@ -243,6 +379,18 @@ class Decision(
         return 'cost'
 
     @classmethod
+    def default_preparer(cls):
+        return Transaction().user or None
+
+    @classmethod
+    def default_sending_method(cls):
+        return 'post'
+
+    @fields.depends('notified_date')
+    def on_change_with_rectification_deadline(self, name=None):
+        return rectification_deadline(self.notified_date)
+
+    @classmethod
     def default_start_date(cls):
         return Pool().get('ir.date').today()
 
@@ -254,10 +402,12 @@ class Decision(
         return (cls.default_start_date() + relativedelta(months=months)
             - dt.timedelta(days=1))
 
-    @fields.depends('client', 'language')
+    @fields.depends('client', 'language', 'contact')
     def on_change_client(self):
         if self.client and self.client.lang:
             self.language = self.client.lang
+        if self.client and self.client.hb_own_worker and not self.contact:
+            self.contact = self.client.hb_own_worker
 
     @fields.depends('plan', 'client')
     def on_change_plan(self):
@@ -413,6 +563,9 @@ class Decision(
                     if decision.state == 'approved' and (
                             changed <= {'superseded_by'}):
                         continue
+                    if decision.state in {'approved', 'rejected'} and (
+                            changed <= SENDING_FIELDS):
+                        continue
                     raise DecisionModificationError(gettext(
                             'hb_budget.msg_decision_modify_closed',
                             decision=decision.rec_name,
@@ -435,7 +588,8 @@ class Decision(
         default = default.copy() if default is not None else {}
         for name in ['number', 'approval_level', 'approved_by',
                 'approval_date', 'rejection_reason', 'superseded_by',
-                'team_members']:
+                'team_members', 'sent_date', 'notified_date', 'letter',
+                'decider_title']:
             default.setdefault(name)
         default.setdefault('state', 'draft')
         return super().copy(decisions, default=default)
@@ -561,6 +715,29 @@ class Decision(
                         ['selection'])[level]))
         return level
 
+    def get_legal_basis(self):
+        """Return the legal basis texts for the letter: those set for the
+        client's customer groups and the outcome, or the general text"""
+        pool = Pool()
+        LegalBasis = pool.get('hb.legal.basis')
+        Configuration = pool.get('hb.configuration')
+        groups = {g.id for g in self.client.hb_customer_groups}
+        texts = []
+        with without_check_access():
+            for basis in LegalBasis.search([]):
+                if basis.customer_group and (
+                        basis.customer_group.id not in groups):
+                    continue
+                if basis.outcome and basis.outcome != self.outcome:
+                    continue
+                text = basis.get_text()
+                if text not in texts:
+                    texts.append(text)
+        if not texts:
+            texts.append(Configuration(1).get_letter_text(
+                    'letter_legal_basis'))
+        return texts
+
     def get_yearly_amount_string(self):
         pool = Pool()
         Lang = pool.get('ir.lang')
@@ -611,7 +788,70 @@ class Decision(
     def propose(cls, decisions):
         for decision in decisions:
             decision.check_content()
+            decision.set_letter_defaults()
         cls.set_number(decisions)
+
+    def set_letter_defaults(self):
+        "Fill the letter's language, preparer and contact person if empty"
+        if not self.language and self.client.lang:
+            self.language = self.client.lang
+        if not self.preparer and Transaction().user:
+            self.preparer = Transaction().user
+        if not self.contact and self.client.hb_own_worker:
+            self.contact = self.client.hb_own_worker
+
+    def check_outcome(self):
+        """Set the outcome of an approval and check it has its reasons
+        (Hallintolaki 45 §)"""
+        if self.outcome in {None, 'granted', 'amended'}:
+            self.outcome = 'amended' if self.supersedes else 'granted'
+        if self.outcome == 'rejected':
+            raise DecisionError(gettext(
+                    'hb_budget.msg_decision_outcome_reject',
+                    decision=self.rec_name))
+        if self.outcome == 'ended' and not self.supersedes:
+            raise DecisionError(gettext(
+                    'hb_budget.msg_decision_ended_supersedes',
+                    decision=self.rec_name))
+        self.check_reasons()
+
+    def check_reasons(self, outcome=None):
+        outcome = outcome or self.outcome
+        if outcome in NEGATIVE_OUTCOMES and not (
+                (self.reasons or '').strip()
+                or (self.rejection_reason or '').strip()):
+            raise DecisionReasonsError(gettext(
+                    'hb_budget.msg_decision_reasons_required',
+                    decision=self.rec_name,
+                    outcome=dict(self.__class__.fields_get(
+                            ['outcome'])['outcome']['selection'])[outcome]))
+
+    def set_decider_title(self):
+        """Set the decider's title, if empty, from the highest HB group of
+        the decider (or the level of authority used)"""
+        pool = Pool()
+        ModelData = pool.get('ir.model.data')
+        if self.decider_title:
+            return
+        level = self.approval_level
+        if self.approved_by and level != 'team':
+            with without_check_access():
+                groups = {g.id for g in self.approved_by.groups}
+            for name, group_level in [
+                    ('group_hb_service_manager', 'service_manager'),
+                    ('group_hb_supervisor', 'supervisor'),
+                    ('group_hb_own_worker', 'own_worker'),
+                    ]:
+                if ModelData.get_id('hb_budget', name) in groups:
+                    level = group_level
+                    break
+        if level:
+            # in the language of the letter
+            language = self.language.code if self.language else None
+            with Transaction().set_context(language=language):
+                self.decider_title = dict(self.__class__.fields_get(
+                        ['approval_level'])['approval_level']['selection'])[
+                    level]
 
     @classmethod
     @ModelView.button
@@ -630,9 +870,12 @@ class Decision(
         user = Transaction().user
         for decision in decisions:
             decision.check_content()
+            decision.check_outcome()
             decision.approval_level = decision.check_authority()
             decision.approved_by = user or None
             decision.approval_date = today
+            decision.set_letter_defaults()
+            decision.set_decider_title()
         cls.save(decisions)
 
         superseded = []
@@ -701,10 +944,49 @@ class Decision(
         pool = Pool()
         Date = pool.get('ir.date')
         for decision in decisions:
-            decision.approval_level = decision.check_authority()
+            level = decision.check_authority()
+            decision.check_reasons(outcome='rejected')
+            decision.outcome = 'rejected'
+            decision.approval_level = level
             decision.approved_by = Transaction().user or None
             decision.approval_date = Date.today()
+            decision.set_letter_defaults()
+            decision.set_decider_title()
         cls.save(decisions)
+
+    @classmethod
+    @ModelView.button
+    def send(cls, decisions):
+        """Record the sending of the letters today, compute the day of
+        notification and archive the letter as sent on the decision"""
+        pool = Pool()
+        Date = pool.get('ir.date')
+        today = Date.today()
+        to_save = []
+        for decision in decisions:
+            if decision.state not in {'approved', 'rejected'}:
+                raise DecisionSendingError(gettext(
+                        'hb_budget.msg_decision_send_state',
+                        decision=decision.rec_name,
+                        state=decision.state_string))
+            if decision.sent_date:
+                continue
+            if not decision.sending_method:
+                raise DecisionSendingError(gettext(
+                        'hb_budget.msg_decision_sending_method',
+                        decision=decision.rec_name))
+            decision.sent_date = today
+            decision.notified_date = notification_date(
+                today, decision.sending_method)
+            to_save.append(decision)
+        cls.save(to_save)
+        for decision in to_save:
+            decision.letter = decision.archive_letter()
+        cls.save(to_save)
+
+    def archive_letter(self, report_name='hb.decision.letter'):
+        "Render the letter and store it as an attachment of the record"
+        return archive_report(report_name, self)
 
     @classmethod
     @ModelView.button
@@ -796,6 +1078,32 @@ class DecisionTeamMember(ModelSQL):
                         state=member.decision.state_string))
 
 
+def archive_report(report_name, record):
+    """Render the report of record and store it as an attachment of the
+    record: as PDF when LibreOffice is installed, otherwise as the
+    OpenDocument text the report renders"""
+    pool = Pool()
+    Report = pool.get(report_name, type='report')
+    ActionReport = pool.get('ir.action.report')
+    Attachment = pool.get('ir.attachment')
+    with without_check_access():
+        ext, content, _, name = Report.execute([record.id], {})
+        if ext == 'odt' and (
+                shutil.which('soffice') or shutil.which('libreoffice')):
+            action, = ActionReport.search([
+                    ('report_name', '=', report_name)], limit=1)
+            action.extension = 'pdf'
+            try:
+                ext, content = Report.convert(action, content)
+            except Exception:
+                ext = 'odt'
+        attachment = Attachment(
+            resource=record, name='%s.%s' % (name, ext),
+            data=content)
+        attachment.save()
+    return attachment
+
+
 class DecisionLetter(Report):
     __name__ = 'hb.decision.letter'
 
@@ -810,5 +1118,11 @@ class DecisionLetter(Report):
                     language=Transaction().language):
                 return Configuration(1).get_letter_text(name)
 
+        def legal_basis(decision):
+            with Transaction().set_context(
+                    language=Transaction().language):
+                return decision.get_legal_basis()
+
         context['letter_text'] = letter_text
+        context['legal_basis'] = legal_basis
         return context

@@ -82,3 +82,15 @@ class BudgetModificationError(AccessError):
 
 class BudgetBusyError(BudgetError):
     "A lock conflict on the budget after the retries: try again"
+
+
+class DecisionReasonsError(DecisionError):
+    "A negative or partly negative decision without reasons (45 §)"
+
+
+class DecisionSendingError(UserError):
+    "A decision letter that cannot be sent"
+
+
+class RectificationError(UserError):
+    "A rectification request that cannot be decided"
