@@ -800,6 +800,7 @@ def load_charges():
         return
     Budget = P.get('hb.budget')
     Product = P.get('product.product')
+    Template = P.get('product.template')
     today, start, _ = demo_dates()
     budgets = Budget.search([('state', '=', 'active')],
         order=[('id', 'ASC')])
@@ -815,14 +816,14 @@ def load_charges():
             if date < budget.start_date:
                 continue
             candidates = []
+            # the one coverage rule, as the charge applies it
+            covered = set(Template.search(Template.hb_coverage_domain(
+                        client.hb_municipality, client.hb_customer_groups,
+                        date=date)))
             for product in products:
                 template = product.template
-                contract = template.hb_contract
                 line = Charge._budget_line(budget, template.hb_category)
-                if not (line and line.amount and contract
-                        and contract.covers(client.hb_municipality,
-                            list(client.hb_customer_groups),
-                            template.hb_category, date)):
+                if not (line and line.amount and template in covered):
                     continue
                 candidates.append(product)
             if not candidates:
@@ -1119,6 +1120,7 @@ def _load_pending_charge():
         return
     Budget = P.get('hb.budget')
     Product = P.get('product.product')
+    Template = P.get('product.template')
     today, _, _ = demo_dates()
     budgets = Budget.search([
             ('client.hb_mobile', '=', '+358507000100'),
@@ -1129,16 +1131,13 @@ def _load_pending_charge():
     budget, = budgets
     client = budget.client
     for product in Product.search([
-                ('template.hb_state', '=', 'approved'),
-                ('template.hb_provider', '!=', None),
+                ('template', 'where', Template.hb_coverage_domain(
+                        client.hb_municipality, client.hb_customer_groups,
+                        date=today)),
                 ], order=[('id', 'ASC')]):
         template = product.template
-        contract = template.hb_contract
         line = Charge._budget_line(budget, template.hb_category)
-        if (line and line.amount and contract
-                and contract.covers(client.hb_municipality,
-                    list(client.hb_customer_groups), template.hb_category,
-                    today)):
+        if line and line.amount:
             break
     else:
         return

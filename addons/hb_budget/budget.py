@@ -7,7 +7,7 @@ from decimal import Decimal
 from sql import For
 from sql.aggregate import Min, Sum
 from sql.conditionals import Case
-from sql.functions import CurrentTimestamp, ToChar
+from sql.functions import ToChar
 from sql.operators import Equal
 from trytond import backend
 from trytond.config import config
@@ -576,7 +576,9 @@ class BudgetLine(AccessLogMixin, ModelSQL, ModelView):
         super().check_modification(
             mode, lines, values=values, external=external)
         if mode == 'write' and (
-                {'reserved', 'spent', 'budget', 'category'} & set(values)):
+                {'reserved', 'spent', 'budget', 'category'} & set(values)
+                and not (Transaction().context.get('_hb_budget_ledger')
+                    and set(values) <= {'reserved', 'spent'})):
             raise BudgetModificationError(gettext(
                     'hb_budget.msg_budget_line_figures'))
         if mode == 'delete':
@@ -665,8 +667,6 @@ class BudgetLine(AccessLogMixin, ModelSQL, ModelView):
         Date = pool.get('ir.date')
         Move = pool.get('hb.budget.move')
         transaction = Transaction()
-        cursor = transaction.connection.cursor()
-        table = cls.__table__()
 
         line = cls(int(line))
         currency = line.budget.currency
@@ -723,12 +723,11 @@ class BudgetLine(AccessLogMixin, ModelSQL, ModelView):
         else:
             raise ValueError(kind)
 
-        cursor.execute(*table.update(
-                [table.reserved, table.spent,
-                    table.write_uid, table.write_date],
-                [reserved, spent, transaction.user, CurrentTimestamp()],
-                where=table.id == line.id))
-        cls._invalidate_cache([line.id])
+        # Through the ORM (it keeps the transaction's caches right); the
+        # figures are written by these methods only (check_modification)
+        with Transaction().set_context(_hb_budget_ledger=True), \
+                without_check_access():
+            cls.write([line], {'reserved': reserved, 'spent': spent})
 
         with without_check_access():
             move, = Move.create([{
@@ -743,16 +742,6 @@ class BudgetLine(AccessLogMixin, ModelSQL, ModelView):
                         'spent_after': spent,
                         }])
         return move
-
-    @classmethod
-    def _invalidate_cache(cls, ids):
-        transaction = Transaction()
-        transaction.counter += 1
-        for cache in transaction.cache.values():
-            if cls.__name__ in cache:
-                cache_cls = cache[cls.__name__]
-                for id_ in ids:
-                    cache_cls.pop(id_, None)
 
 
 class BudgetMove(CheckedExportMixin, ModelSQL, ModelView):

@@ -236,20 +236,14 @@ class Party(metaclass=PoolMeta):
 
     @classmethod
     def search_domain(cls, domain, active_test=None, tables=None):
-        with Transaction().set_context(_hb_hetu_user=hetu_search_user()):
-            return super().search_domain(
-                domain, active_test=active_test, tables=tables)
-
-    @classmethod
-    def domain_hb_hetu(cls, domain, tables):
         "Search by HETU only among own clients for restricted users"
-        table, _ = tables[None]
-        expression = fields.Field.convert_domain.__wrapped__(
-            cls.hb_hetu, domain, tables, cls)
         user = hetu_search_user()
         if user is not None:
-            expression &= (table.hb_own_worker == user)
-        return expression
+            domain = restrict_domain(
+                domain, {'hb_hetu'}, ('hb_own_worker', '=', user))
+        with Transaction().set_context(_hb_hetu_user=user):
+            return super().search_domain(
+                domain, active_test=active_test, tables=tables)
 
     @classmethod
     def read(cls, ids, fields_names):
@@ -317,6 +311,21 @@ def hetu_search_user():
     if '_hb_hetu_user' in context:
         return context['_hb_hetu_user']
     return hetu_restricted()
+
+
+def restrict_domain(domain, names, restriction):
+    """Return domain with each clause on a field of names (or through it)
+    joined by AND with the restriction domain"""
+    if (isinstance(domain, (list, tuple)) and len(domain) >= 3
+            and isinstance(domain[0], str) and isinstance(domain[1], str)
+            and domain[0] not in {'AND', 'OR'}):
+        if domain[0].split('.', 1)[0] in names:
+            return [domain, restriction]
+        return domain
+    if isinstance(domain, (list, tuple)):
+        return [restrict_domain(d, names, restriction)
+            if not isinstance(d, str) else d for d in domain]
+    return domain
 
 
 def _grouped(ids):
@@ -427,40 +436,17 @@ class Identifier(metaclass=PoolMeta):
 
     @classmethod
     def search_domain(cls, domain, active_test=None, tables=None):
-        with Transaction().set_context(_hb_hetu_user=hetu_search_user()):
+        "Search HETU codes only of own clients for restricted users"
+        user = hetu_search_user()
+        if user is not None:
+            domain = restrict_domain(domain, {'code', 'code_compact'}, [
+                    'OR',
+                    ('type', '!=', 'fi_hetu'),
+                    ('party', 'where', [('hb_own_worker', '=', user)]),
+                    ])
+        with Transaction().set_context(_hb_hetu_user=user):
             return super().search_domain(
                 domain, active_test=active_test, tables=tables)
-
-    @classmethod
-    def _hetu_restriction(cls, tables):
-        pool = Pool()
-        Party = pool.get('party.party')
-        table, _ = tables[None]
-        party = Party.__table__()
-        user = hetu_search_user()
-        if user is None:
-            return None
-        return ((table.type != 'fi_hetu')
-            | table.party.in_(party.select(
-                    party.id, where=party.hb_own_worker == user)))
-
-    @classmethod
-    def domain_code(cls, domain, tables):
-        expression = fields.Field.convert_domain.__wrapped__(
-            cls.code, domain, tables, cls)
-        restriction = cls._hetu_restriction(tables)
-        if restriction is not None:
-            expression &= restriction
-        return expression
-
-    @classmethod
-    def domain_code_compact(cls, domain, tables):
-        expression = fields.Field.convert_domain.__wrapped__(
-            cls.code_compact, domain, tables, cls)
-        restriction = cls._hetu_restriction(tables)
-        if restriction is not None:
-            expression &= restriction
-        return expression
 
     @classmethod
     def read(cls, ids, fields_names):

@@ -40,7 +40,7 @@ class AmountCheckMixin:
         "Return the number of decimals allowed for the field"
         pool = Pool()
         Company = pool.get('company.company')
-        digits = getattr(cls._fields[name], 'digits', None)
+        digits = getattr(getattr(cls, name), 'digits', None)
         if isinstance(digits, tuple):
             return digits[1]
         company = Transaction().context.get('company')

@@ -181,7 +181,11 @@ class Contract(Workflow, ModelSQL, ModelView):
         of municipality belonging to one of customer_groups on date
         (today by default): the contract is active and valid, and covers
         the municipality, one of the groups and the category (or a
-        parent of it)."""
+        parent of it).
+
+        This is the contract's part only: which services a client may buy
+        is product.template's hb_coverage_domain (the catalogue's and the
+        charge's one rule)."""
         if not self.is_valid_on(date):
             return False
         if municipality not in self.municipalities:

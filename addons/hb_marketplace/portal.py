@@ -321,7 +321,7 @@ def render(request, template_name, language, status=HTTPStatus.OK,
 
 def field_size(model, field):
     "Return the size of the text field of model (None when unlimited)"
-    return getattr(Pool().get(model)._fields[field], 'size', None)
+    return getattr(getattr(Pool().get(model), field), 'size', None)
 
 
 def render_error(request, language, status, message_id, **context):

@@ -88,7 +88,7 @@ def _too_long(pool, translate, model, values, labels=None):
     Model = pool.get(model)
     Field = pool.get('ir.model.field')
     for name, value in values.items():
-        size = getattr(Model._fields[name], 'size', None)
+        size = getattr(getattr(Model, name), 'size', None)
         if isinstance(value, str) and size and len(value) > size:
             label = (labels or {}).get(name) or Field.get_name(model, name)
             return translate('msg_page_too_long', field=label, size=size)

@@ -467,6 +467,7 @@ class Charge(AccessLogMixin, Workflow, ModelSQL, ModelView):
         Date = pool.get('ir.date')
         Party = pool.get('party.party')
         Product = pool.get('product.product')
+        Template = pool.get('product.template')
         Contract = pool.get('hb.provider.contract')
         Budget = pool.get('hb.budget')
         Line = pool.get('hb.charge.line')
@@ -505,6 +506,13 @@ class Charge(AccessLogMixin, Workflow, ModelSQL, ModelView):
                     ('template.hb_provider', '=', provider.id),
                     ('template.hb_state', '=', 'approved'),
                     ])}
+        # The one coverage rule, the catalogue's (issue 16)
+        covered = {p.id for p in Product.search([
+                    ('id', 'in', list(products)),
+                    ('template', 'where', Template.hb_coverage_domain(
+                            client.hb_municipality,
+                            client.hb_customer_groups, date=date)),
+                    ])} if products else set()
         budget = Budget.get_active(client, date)
         if not budget:
             raise error('no_active_budget')
@@ -518,10 +526,7 @@ class Charge(AccessLogMixin, Workflow, ModelSQL, ModelView):
             template = product.template
             category = template.hb_category
             contract = template.hb_contract
-            if not (contract and contract.covers(
-                        client.hb_municipality,
-                        list(client.hb_customer_groups),
-                        category, date)):
+            if product_id not in covered:
                 raise error('not_covered', service=product.rec_name)
             budget_line = cls._budget_line(budget, category)
             if not budget_line or not budget_line.amount:

@@ -29,6 +29,8 @@ from . import sms
 
 CODE_DIGITS = 6
 CODE_LIFETIME = dt.timedelta(minutes=10)
+# the longest a queue task pads the answer to a code request (seconds)
+MAX_PADDING = 5
 CODE_ATTEMPTS = 3
 # How often an active session's last activity is written
 REFRESH = dt.timedelta(seconds=30)
@@ -207,16 +209,23 @@ class ClientLogin(ModelSQL, ModelView):
     @classmethod
     def _pad_answer(cls, milliseconds):
         """Make the answer to the request take at least milliseconds from
-        now (slept once the transaction is over and its locks released)"""
+        now (slept once the transaction is over and its locks released).
+        Return a dictionary whose 'deadline' (a time.time()) may be taken
+        over by setting it to None: then nothing is slept at the end of the
+        transaction (deliver_codes sleeps after sending)."""
+        padding = {'deadline': None}
         if not milliseconds:
-            return
-        deadline = time.monotonic() + milliseconds / 1000
+            return padding
+        padding['deadline'] = time.time() + milliseconds / 1000
 
         def wait():
-            remaining = deadline - time.monotonic()
+            if padding['deadline'] is None:
+                return
+            remaining = padding['deadline'] - time.time()
             if remaining > 0:
                 time.sleep(remaining)
         Transaction().atexit(wait)
+        return padding
 
     @classmethod
     def send_code(cls, mobile, language='fi', attempt=None):
@@ -241,7 +250,7 @@ class ClientLogin(ModelSQL, ModelView):
         # locked from the start of the transaction, which is restarted)
         cls.lock()
         configuration = Configuration(1)
-        cls._pad_answer(configuration.hb_login_answer_time)
+        padding = cls._pad_answer(configuration.hb_login_answer_time)
         cls.check_send_rate(number, configuration)
         found = cls.identify(number)
         client, representative = found or (None, None)
@@ -268,8 +277,35 @@ class ClientLogin(ModelSQL, ModelView):
             text = gettext('hb_voucher.msg_client_login_sms', code=code,
                 minutes=int(CODE_LIFETIME.total_seconds() // 60))
         if client:
-            sms.send_sms(number, text)
+            sms.queue_sms(number, text)
+        # Sent after commit by a task queued for a known number as for an
+        # unknown one (which finds nothing to send): the same records
+        # written, the same time (the task, which runs after the commit,
+        # pads the answer when no worker runs it)
+        answer_at, padding['deadline'] = padding['deadline'], None
+        cls.__queue__.deliver_codes([login], answer_at)
         return number
+
+    @classmethod
+    def deliver_codes(cls, logins, answer_at=None):
+        """Send the codes queued for the numbers of logins (a queue task),
+        the same work for a number without code but the gateway's; then,
+        once the task is over, wait until answer_at (a time.time(), at most
+        MAX_PADDING seconds)"""
+        pool = Pool()
+        Message = pool.get('hb.sms.message')
+        if answer_at is not None:
+            def wait():
+                remaining = min(answer_at - time.time(), MAX_PADDING)
+                if remaining > 0:
+                    time.sleep(remaining)
+            Transaction().atexit(wait)
+        numbers = list({login.mobile for login in logins})
+        gateway = sms.get_gateway()
+        Message.send(Message.search([
+                    ('to', 'in', numbers),
+                    ('state', '=', 'queued'),
+                    ]), gateway=gateway)
 
     def check_code(self, code):
         if not self.code_hash or not isinstance(code, str):

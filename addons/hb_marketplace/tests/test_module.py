@@ -384,6 +384,17 @@ class HbMarketplaceTestCase(TranslationTestMixin, ModuleTestCase):
         window, = Template.copy([first.contract.services[0]], default={
                 'name': 'Ikkunoiden pesu', 'hb_category': deep.id})
         Template.write([window], {'hb_state': 'approved'})
+        # The service's own municipalities, groups and active flag narrow
+        # its contract's (the one coverage rule: domain and SQL agree)
+        sotkamo_only, elderly_only, archived = Template.copy(
+            [meal] * 3, default={'hb_state': 'approved'})
+        Template.write([sotkamo_only], {
+                'name': 'Sotkamon ateria',
+                'hb_municipalities': [('remove', [data['kajaani'].id])],
+                }, [elderly_only], {
+                'name': 'Vanhusten ateria',
+                'hb_customer_groups': [('remove', [data['avain'].id])],
+                }, [archived], {'name': 'Arkistoitu ateria', 'active': False})
         # Averages 4.15, 4.2 and 4.25 all show as 4.2 (half to even):
         # equal ratings, the cheaper first (not the higher average)
         client, = Party.create([{'name': 'Asiakas'}])
@@ -409,12 +420,8 @@ class HbMarketplaceTestCase(TranslationTestMixin, ModuleTestCase):
 
         def expected(municipality, group, category, sort):
             "The catalogue as it was sorted in Python, then by id"
-            domain = Template.hb_catalogue_domain(municipality, group)
-            if category:
-                domain.append(
-                    ('hb_category', 'child_of', [category.id], 'parent'))
-            services = [t for t in Template.search(domain)
-                if t.hb_contract.covers_category(t.hb_category)]
+            services = Template.search(Template.hb_coverage_domain(
+                    municipality, [group], category))
             key = {
                 'rating': lambda s: (
                     -(s.hb_rating or 0), s.list_price, s.name, s.id),
@@ -448,6 +455,13 @@ class HbMarketplaceTestCase(TranslationTestMixin, ModuleTestCase):
         price = expected(data['kajaani'], data['avain'], None, 'price')
         self.assertNotIn(uncovered.id, price)
         self.assertIn(window.id, price)
+        self.assertNotIn(sotkamo_only.id, price)
+        self.assertNotIn(elderly_only.id, price)
+        self.assertNotIn(archived.id, price)
+        self.assertIn(sotkamo_only.id,
+            expected(data['sotkamo'], data['avain'], None, 'price'))
+        self.assertIn(elderly_only.id,
+            expected(data['kajaani'], data['elderly'], None, 'price'))
         names = [Template(i).name for i in expected(
                 data['kajaani'], data['avain'], None, 'name')]
         self.assertEqual(names[-1], 'Äitiysapu')
