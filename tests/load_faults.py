@@ -133,10 +133,13 @@ class Terminal(threading.Thread):
 
     def code_of(self, charge_id):
         """The one-time code sent in the transaction that made the charge
-        (the outbox row has the charge row's xmin)"""
+        (the outbox row was created at the charge row's CURRENT_TIMESTAMP,
+        the start of that transaction; its xmin changes when the message
+        is sent after the commit)"""
         row = self.db.execute(
             'SELECT s.text FROM hb_sms_message s JOIN hb_charge c '
-            'ON s.xmin = c.xmin AND s."to" = c.mobile WHERE c.id = %s',
+            'ON s.create_date = c.create_date AND s."to" = c.mobile '
+            'WHERE c.id = %s ORDER BY s.id DESC LIMIT 1',
             (charge_id,)).fetchone()
         import re
         return re.search(r'\b(\d{6})\b', row[0]).group(1)
@@ -305,7 +308,7 @@ def check_database(ledger):
         spent = dict(db.execute('SELECT budget, sum(spent) '
                 'FROM hb_budget_line GROUP BY budget').fetchall())
         charged = dict(db.execute('SELECT budget, sum(amount) FROM hb_charge '
-                'WHERE sale IS NOT NULL GROUP BY budget').fetchall())
+                'WHERE captured_at IS NOT NULL GROUP BY budget').fetchall())
         for budget in set(spent) | set(charged):
             if spent.get(budget, 0) != charged.get(budget, 0):
                 problems.append('budget %s: spent %s, charges %s' % (
@@ -322,7 +325,8 @@ def check_database(ledger):
             if r and r['state'] == 'captured')
         load_total, = db.execute(
             'SELECT coalesce(sum(amount), 0) FROM hb_charge '
-            "WHERE sale IS NOT NULL AND (idempotency_key LIKE 'load-%%' "
+            'WHERE captured_at IS NOT NULL '
+            "AND (idempotency_key LIKE 'load-%%' "
             "OR origin IN (SELECT id FROM hb_charge "
             "WHERE idempotency_key LIKE 'load-%%'))").fetchone()
         if terminal_total != load_total:
