@@ -59,9 +59,11 @@ pg_cache_opts() {
 pg_cache_load() {
     local folder="$1" dump name
     [ -d "$folder" ] || return 0
-    for dump in "$folder"/test-*.dump; do
+    # trytond's own names: the dump HASH-postgresql.dump (as DB_CACHE in a
+    # folder writes it: bench/run.sh shares these) is the template test-HASH
+    for dump in "$folder"/*-postgresql.dump; do
         [ -e "$dump" ] || continue
-        name="$(basename "$dump" .dump)"
+        name="test-$(basename "$dump" -postgresql.dump)"
         # shellcheck disable=SC2046
         "$PG_BIN/createdb" $(pg_cache_opts) -T template0 -E UTF8 "$name" \
             && "$PG_BIN/pg_restore" $(pg_cache_opts) -j 2 -d "$name" "$dump" \
@@ -72,16 +74,17 @@ pg_cache_load() {
 }
 
 pg_cache_save() {
-    local folder="$1" name
+    local folder="$1" name dump
     [ -n "${PG_PORT:-}" ] || return 0
     mkdir -p "$folder"
     # shellcheck disable=SC2046
     for name in $("$PG_BIN/psql" $(pg_cache_opts) -d postgres -Atc \
             "SELECT datname FROM pg_database WHERE datname LIKE 'test-%'"); do
-        [ -e "$folder/$name.dump" ] && continue
+        dump="$folder/${name#test-}-postgresql.dump"
+        [ -e "$dump" ] && continue
         "$PG_BIN/pg_dump" $(pg_cache_opts) -F d -j 2 \
-            -f "$folder/$name.dump.tmp" "$name" \
-            && mv "$folder/$name.dump.tmp" "$folder/$name.dump" \
-            || rm -rf "$folder/$name.dump.tmp"
+            -f "$dump.tmp" "$name" \
+            && mv "$dump.tmp" "$dump" \
+            || rm -rf "$dump.tmp"
     done
 }
