@@ -140,15 +140,20 @@ class Billing(Model):
             for invoice_line, lines in zip(invoice.lines, charge_lines):
                 line_args.extend(
                     (lines, {'invoice_line': invoice_line.id}))
+        # the charge of each line, read once for all the charges (the
+        # lines were read in their company's context: asking each line
+        # for its charge read the charges again one by one)
+        charge_of = {line.id: charge.id
+            for charge in charges for line in charge.lines}
         first = {}
         for invoice, charge_lines in zip(invoices, groups):
             for invoice_line, lines in zip(invoice.lines, charge_lines):
                 for line in lines:
-                    charge = line.charge
+                    charge_id = charge_of[line.id]
                     # the first line of the charge (lines sorted by id)
-                    if (charge.id not in first
-                            or line.id < first[charge.id][0]):
-                        first[charge.id] = (line.id, invoice_line.id)
+                    if (charge_id not in first
+                            or line.id < first[charge_id][0]):
+                        first[charge_id] = (line.id, invoice_line.id)
         by_invoice_line = defaultdict(list)
         for charge_id, (_, invoice_line) in first.items():
             by_invoice_line[invoice_line].append(charge_id)
