@@ -501,18 +501,25 @@ class Charge(AccessLogMixin, Workflow, ModelSQL, ModelView):
             contracts = Contract.get_active(provider.id, date)
         if not contracts:
             raise error('contract_inactive', provider=provider.rec_name)
+        requested = {p for p, _ in quantities}
+        # The one coverage rule, the catalogue's (issue 16): one search
+        # when every service is covered, as on almost every charge
         products = {p.id: p for p in Product.search([
-                    ('id', 'in', [p for p, _ in quantities]),
+                    ('id', 'in', list(requested)),
                     ('template.hb_provider', '=', provider.id),
-                    ('template.hb_state', '=', 'approved'),
-                    ])}
-        # The one coverage rule, the catalogue's (issue 16)
-        covered = {p.id for p in Product.search([
-                    ('id', 'in', list(products)),
                     ('template', 'where', Template.hb_coverage_domain(
                             client.hb_municipality,
                             client.hb_customer_groups, date=date)),
-                    ])} if products else set()
+                    ])}
+        covered = set(products)
+        if covered != requested:
+            # tell a service of the provider not covered here from an
+            # unknown one
+            products.update((p.id, p) for p in Product.search([
+                        ('id', 'in', list(requested - covered)),
+                        ('template.hb_provider', '=', provider.id),
+                        ('template.hb_state', '=', 'approved'),
+                        ]))
         budget = Budget.get_active(client, date)
         if not budget:
             raise error('no_active_budget')
