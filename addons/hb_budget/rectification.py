@@ -5,9 +5,9 @@ from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Workflow, fields
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval, If
-from trytond.report import Report
 from trytond.transaction import Transaction
 
+from .decision import DecisionLetter
 from .exceptions import DecisionModificationError, RectificationError
 
 OUTCOMES = [
@@ -238,19 +238,6 @@ class Rectification(Workflow, ModelSQL, ModelView):
         cls.save(requests)
 
 
-class RectificationLetter(Report):
+class RectificationLetter(DecisionLetter):
+    "The letter of a rectification decision: the decision letter's texts"
     __name__ = 'hb.decision.rectification.letter'
-
-    @classmethod
-    def get_context(cls, records, header, data):
-        pool = Pool()
-        Configuration = pool.get('hb.configuration')
-        context = super().get_context(records, header, data)
-
-        def letter_text(name):
-            with Transaction().set_context(
-                    language=Transaction().language):
-                return Configuration(1).get_letter_text(name)
-
-        context['letter_text'] = letter_text
-        return context
