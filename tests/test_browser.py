@@ -38,6 +38,10 @@ class SaoSmokeTestCase(unittest.TestCase):
             Item.write(Item.search([]), {'state': 'done'})
             transaction.commit()
         cls.server = TrytondServer(DB_NAME)
+        # Load the database's pool now: the first login in sao would wait
+        # for it, and on a busy machine that took longer than the waits
+        cls.server.rpc('common.db.login', 'admin', {'password': PASSWORD},
+            'en')
         cls.driver = chromium_driver()
 
     @classmethod
@@ -46,7 +50,7 @@ class SaoSmokeTestCase(unittest.TestCase):
         cls.server.stop()
         drop_db()
 
-    def wait(self, condition, timeout=30):
+    def wait(self, condition, timeout=60):
         from selenium.common.exceptions import TimeoutException
         from selenium.webdriver.support.ui import WebDriverWait
         try:
@@ -65,6 +69,10 @@ class SaoSmokeTestCase(unittest.TestCase):
         driver = self.driver
         driver.get('%s/#%s' % (self.server.url, DB_NAME))
         login = self.wait(EC.visibility_of_element_located((By.ID, 'login')))
+        # The login dialog first asks the server for its databases: typing
+        # before the answer could be lost when the dialog fills itself in
+        self.wait(lambda d: d.execute_script(
+                'return window.jQuery && jQuery.active === 0;'))
         login.send_keys('admin')
         login.send_keys(Keys.ENTER)
         password = self.wait(EC.visibility_of_element_located(
