@@ -47,6 +47,8 @@ if [ "$BACKEND" = postgresql ]; then
     export DB_CACHE="postgresql://"
     export TRYTOND_DATABASE__URI="$PG_URI"
     export DB_NAME="test_hb"
+    # two test processes, each on its own database (tests/runner.py --jobs)
+    RUNNER_ARGS+=(--jobs "${HB_TEST_JOBS:-2}")
 else
     export TRYTOND_DATABASE__URI="sqlite://"
     unset DB_NAME

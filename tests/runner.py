@@ -2,7 +2,7 @@
 # Licensed under the GNU GPL v3 or later; see LICENSE at the repository root.
 """Run every test of the HB modules and of tests/, then print the totals.
 
-    python -m tests.runner [--quick] [NAME ...]
+    python -m tests.runner [--quick] [--jobs N] [NAME ...]
 
 Loads each module's tests/test_*.py through unittest's loader, which
 honours ``load_tests`` (so the .rst scenarios really run, unlike plain
@@ -12,16 +12,29 @@ test_demo*.py (the demo command).
 NAME limits the run to test modules whose dotted name contains NAME.
 The last line is "N passed, N failed, N skipped"; the exit code is 1 on
 any failure or error, or when no test ran.
+
+--jobs N (PostgreSQL only) runs the test modules in N processes at once,
+each on its own database (DB_NAME_1, ...), sharing the server and its
+template databases; the modules are dealt out by their last measured times
+(tests/test-weights.txt), the longest first. The modules in ALONE run
+after, one process: test_pg_restart restarts the shared server.
 """
 import argparse
 import glob
 import os
+import subprocess
 import sys
+import threading
 import time
 import unittest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODULES = ['hb_budget', 'hb_marketplace', 'hb_voucher', 'hb_avain']
+# Run after the parallel part, alone: restarts the shared PostgreSQL server
+ALONE = {'tests.test_pg_restart'}
+WEIGHTS = os.path.join(ROOT, 'tests', 'test-weights.txt')
+DEFAULT_WEIGHT = 30.0
+UNIT_TIMES = {}
 
 
 def test_module_names(quick=False):
@@ -67,28 +80,137 @@ class TimedResult(unittest.TextTestResult):
         self.class_times[key] = self._last_stop - self._class_start[key]
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--quick', action='store_true')
-    parser.add_argument('-v', '--verbosity', type=int, default=2)
-    parser.add_argument('names', nargs='*')
-    args = parser.parse_args()
+class UnitSuite(unittest.TestSuite):
+    "The tests of one test module, timed as a whole."
 
-    sys.path.insert(0, ROOT)
-    loader = unittest.TestLoader()
-    suite = unittest.TestSuite()
-    for name in test_module_names(args.quick):
-        if args.names and not any(n in name for n in args.names):
-            continue
-        suite.addTests(loader.loadTestsFromName(name))
+    name = None
 
-    runner = unittest.TextTestRunner(
-        verbosity=args.verbosity, resultclass=TimedResult, buffer=False)
+    def run(self, result, debug=False):
+        start = time.monotonic()
+        try:
+            return super().run(result, debug)
+        finally:
+            UNIT_TIMES[self.name] = (
+                UNIT_TIMES.get(self.name, 0) + time.monotonic() - start)
+
+
+def read_weights(path=WEIGHTS):
+    weights = {}
+    if os.path.exists(path):
+        with open(path) as file:
+            for line in file:
+                parts = line.split()
+                if len(parts) == 2:
+                    weights[parts[1]] = float(parts[0])
+    return weights
+
+
+def deal(names, jobs, weights):
+    "Deal names out to jobs, the longest first to the least loaded"
+    shards = [[] for _ in range(jobs)]
+    loads = [0.0] * jobs
+    for name in sorted(names,
+            key=lambda n: (-weights.get(n, DEFAULT_WEIGHT), n)):
+        i = loads.index(min(loads))
+        shards[i].append(name)
+        loads[i] += weights.get(name, DEFAULT_WEIGHT)
+    return [s for s in shards if s]
+
+
+def _tolerate_shared_templates():
+    """Two processes may finish activating the same modules at once: the
+    second one's copy to the shared template database then fails because
+    the first one made it. The template is there either way."""
+    from trytond.tests import test_tryton
+    backup = test_tryton.backup_db_cache
+
+    def backup_db_cache(name):
+        try:
+            backup(name)
+        except Exception as exception:
+            if 'already exists' not in str(exception):
+                raise
+    test_tryton.backup_db_cache = backup_db_cache
+
+
+def _stream(process, prefix, out):
+    for line in process.stdout:
+        out.write(prefix + line)
+        out.flush()
+
+
+def run_parallel(args, names):
+    """Run names in args.jobs child runners, then the ALONE ones; print
+    their output as it comes, each line prefixed with its shard"""
+    weights = read_weights()
+    alone = [n for n in names if n in ALONE]
+    shards = deal([n for n in names if n not in ALONE], args.jobs, weights)
+    base_db = os.environ.get('DB_NAME', 'test_hb')
+    artifacts = os.environ.get('HB_ARTIFACTS')
     start = time.monotonic()
-    result = runner.run(suite)
-    elapsed = time.monotonic() - start
 
-    times = sorted(result.class_times.items(), key=lambda i: -i[1])
+    def child(index, units):
+        env = dict(os.environ)
+        env['DB_NAME'] = '%s_%d' % (base_db, index)
+        env['HB_TEST_SHARD'] = str(index)
+        command = [sys.executable, '-u', '-m', 'tests.runner', '--exact',
+            '-v', str(args.verbosity)] + units
+        return subprocess.Popen(command, cwd=ROOT, env=env,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            bufsize=1)
+
+    statuses = []
+    first = 1
+    for phase in [shards, [alone] if alone else []]:
+        if not phase:
+            continue
+        numbers = range(first, first + len(phase))
+        first += len(phase)
+        for i, units in zip(numbers, phase):
+            print('[%d] %s' % (i, ' '.join(units)), flush=True)
+        processes = [child(i, units) for i, units in zip(numbers, phase)]
+        threads = [threading.Thread(target=_stream,
+                args=(p, '[%d] ' % i, sys.stdout))
+            for i, p in zip(numbers, processes)]
+        for thread in threads:
+            thread.start()
+        for process, thread in zip(processes, threads):
+            statuses.append(process.wait())
+            thread.join()
+
+    # the children left their times in HB_ARTIFACTS/times-<shard>.txt
+    totals = {'passed': 0, 'failed': 0, 'skipped': 0, 'run': 0}
+    class_times, unit_times, failures = {}, {}, []
+    for index in range(1, first):
+        path = artifacts and os.path.join(
+            artifacts, 'shard-%d.txt' % index)
+        if not path or not os.path.exists(path):
+            continue
+        with open(path) as file:
+            for line in file:
+                kind, rest = line.rstrip('\n').split(' ', 1)
+                if kind in totals:
+                    totals[kind] += int(rest)
+                elif kind == 'class':
+                    seconds, key = rest.split(' ', 1)
+                    class_times[key] = float(seconds)
+                elif kind == 'unit':
+                    seconds, key = rest.split(' ', 1)
+                    unit_times[key] = float(seconds)
+                elif kind == 'fail':
+                    failures.append(rest)
+        os.remove(path)
+    elapsed = time.monotonic() - start
+    report(class_times, unit_times, elapsed, totals['run'],
+        totals['passed'], totals['failed'], totals['skipped'], failures)
+    if len(statuses) != len(shards) + bool(alone) or any(statuses):
+        return 1
+    return 1 if totals['failed'] or not totals['run'] else 0
+
+
+def report(class_times, unit_times, elapsed, run, passed, failed, skipped,
+        failures=()):
+    times = sorted(class_times.items(), key=lambda i: -i[1])
     print('\nSlowest test classes (with their set-up):')
     for key, seconds in times[:15]:
         print('  %7.1f s  %s' % (seconds, key))
@@ -97,12 +219,73 @@ def main():
         with open(os.path.join(artifacts, 'test-times.txt'), 'w') as file:
             for key, seconds in times:
                 file.write('%7.1f s  %s\n' % (seconds, key))
+        # what tests/test-weights.txt is refreshed from
+        with open(os.path.join(artifacts, 'test-weights.txt'), 'w') as file:
+            for key, seconds in sorted(unit_times.items(),
+                    key=lambda i: -i[1]):
+                file.write('%.1f %s\n' % (seconds, key))
+    if failures:
+        print('\nFailed or in error:')
+        for name in failures:
+            print('  FAIL: %s' % name)
+    print('\nRan %d tests in %.1f s' % (run, elapsed))
+    print('%d passed, %d failed, %d skipped' % (passed, failed, skipped))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--quick', action='store_true')
+    parser.add_argument('-v', '--verbosity', type=int, default=2)
+    parser.add_argument('-j', '--jobs', type=int, default=1)
+    parser.add_argument('--exact', action='store_true',
+        help="names are test modules' full dotted names")
+    parser.add_argument('names', nargs='*')
+    args = parser.parse_args()
+
+    sys.path.insert(0, ROOT)
+    if args.exact:
+        names = args.names
+    else:
+        names = [name for name in test_module_names(args.quick)
+            if not args.names or any(n in name for n in args.names)]
+    if args.jobs > 1 and len(names) > 1:
+        return run_parallel(args, names)
+    shard = os.environ.get('HB_TEST_SHARD')
+    if shard:
+        _tolerate_shared_templates()
+
+    loader = unittest.TestLoader()
+    suite = unittest.TestSuite()
+    for name in names:
+        unit = UnitSuite(loader.loadTestsFromName(name))
+        unit.name = name
+        suite.addTest(unit)
+
+    runner = unittest.TextTestRunner(
+        verbosity=args.verbosity, resultclass=TimedResult, buffer=False)
+    start = time.monotonic()
+    result = runner.run(suite)
+    elapsed = time.monotonic() - start
+
     failed = len(result.failures) + len(result.errors) + len(
         result.unexpectedSuccesses)
     skipped = len(result.skipped)
     passed = max(0, result.testsRun - failed - skipped)
-    print('\nRan %d tests in %.1f s' % (result.testsRun, elapsed))
-    print('%d passed, %d failed, %d skipped' % (passed, failed, skipped))
+    artifacts = os.environ.get('HB_ARTIFACTS')
+    if shard and artifacts:
+        # for the parent runner (run_parallel)
+        with open(os.path.join(artifacts, 'shard-%s.txt' % shard),
+                'w') as file:
+            file.write('run %d\npassed %d\nfailed %d\nskipped %d\n' % (
+                    result.testsRun, passed, failed, skipped))
+            for key, seconds in result.class_times.items():
+                file.write('class %.1f %s\n' % (seconds, key))
+            for key, seconds in UNIT_TIMES.items():
+                file.write('unit %.1f %s\n' % (seconds, key))
+            for test, _ in (result.failures + result.errors):
+                file.write('fail %s\n' % test.id())
+    report(result.class_times, UNIT_TIMES, elapsed, result.testsRun,
+        passed, failed, skipped)
     return 1 if failed or not result.testsRun else 0
 
 
