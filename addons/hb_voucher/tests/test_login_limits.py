@@ -207,9 +207,10 @@ class LoginLimitsTestCase(RouteTestCase):
 
         # Timing: the answer time is padded to the settings' minimum
         # (an SMS gateway takes its time), measured alternately so both
-        # see the same load
+        # see the same load; 200 ms so that the padding, not the machine's
+        # load (tests run two at a time), decides the time
         self.configure(hb_login_code_interval=0, hb_login_code_limit=1000,
-            hb_login_ip_limit=10000, hb_login_answer_time=80)
+            hb_login_ip_limit=10000, hb_login_answer_time=200)
         times = {MOBILE_TIMING: [], UNKNOWN: []}
         for _ in range(30):
             for mobile in times:
@@ -225,7 +226,7 @@ class LoginLimitsTestCase(RouteTestCase):
             0.1 * max(known, unknown),
             'median %.1f ms (known) vs %.1f ms (unknown)' % (
                 known * 1000, unknown * 1000))
-        self.assertGreaterEqual(min(known, unknown), 0.08)
+        self.assertGreaterEqual(min(known, unknown), 0.2)
 
     def statements(self, mobile):
         """Return the SQL statements (literals masked) of sending a code
