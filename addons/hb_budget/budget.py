@@ -326,14 +326,13 @@ class Budget(AccessLogMixin, Workflow, ModelSQL, ModelView):
         roots = Account.search(domain, limit=1)
         if not roots:
             # Two approvals must not create two roots at once: an empty
-            # update locks the company row; on PostgreSQL the second
+            # write of the company (through its model: it only sets who
+            # and when) updates its row; on PostgreSQL the second
             # transaction fails to serialize and Tryton retries it, then
             # it finds the root of the first
             Company = pool.get('company.company')
-            table = Company.__table__()
-            cursor = Transaction().connection.cursor()
-            cursor.execute(*table.update(
-                    [table.id], [table.id], where=table.id == company.id))
+            with without_check_access():
+                Company.write([company], {})
             roots = Account.search(domain, limit=1)
         if roots:
             return roots[0]

@@ -591,8 +591,9 @@ class Charge(AccessLogMixin, Workflow, ModelSQL, ModelView):
             rows.append(stored_values(line))
             rows[-1]['charge'] = charge_id
         sql_insert(Line, rows)
+        # (the values it was given: an unsaved record has no others)
         return cls(charge_id, **{n: getattr(charge, n)
-                for n in values if n in charge._values})
+                for n in values if hasattr(charge, n)})
 
     def _budget_amounts(self, lines=None):
         """Return the amount of the charge per budget line id (sorted):
