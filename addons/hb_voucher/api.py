@@ -300,9 +300,10 @@ def _run_started(func, request, pool, *args, **kwargs):
     answer within seconds during a fail-over (tests/test_pg_restart.py):
     a transaction that starts after the request gave up does nothing
     (started raises _GaveUp in it)."""
-    if backend.name != 'postgresql':
-        return func(request, pool, *args, **kwargs)
     wait = config.getfloat('hb_voucher', 'database_wait', default=5)
+    if backend.name != 'postgresql' or wait <= 0:
+        # (no pool to wait for; or no bound wanted: 0)
+        return func(request, pool, *args, **kwargs)
     start = _Start()
 
     def run():
