@@ -1184,6 +1184,23 @@ def bench_catalogue(server, database, dataset, reads, seconds):
 BILLING_DAYS = 10
 
 
+def _profiled(name, func, *args, **kwargs):
+    """Call func; with HB_BENCH_CPROFILE=folder, under cProfile (CPU
+    time) written to folder/name.prof"""
+    folder = os.environ.get('HB_BENCH_CPROFILE')
+    if not folder:
+        return func(*args, **kwargs)
+    import cProfile
+    profiler = cProfile.Profile(time.process_time)
+    profiler.enable()
+    try:
+        return func(*args, **kwargs)
+    finally:
+        profiler.disable()
+        os.makedirs(folder, exist_ok=True)
+        profiler.dump_stats(os.path.join(folder, name + '.prof'))
+
+
 def bench_billing(database, dataset, count, seconds):
     """The billing run over count unbilled charges of the cloned providers,
     dated over the BILLING_DAYS days before today: one run per day (as the
@@ -1214,11 +1231,16 @@ def bench_billing(database, dataset, count, seconds):
     for age in range(BILLING_DAYS, 0, -1):
         day = today - dt.timedelta(days=age)
         start = time.monotonic()
-        ids = _run(database, bill, day, user=1)
+        # (the first day profiled with HB_BENCH_CPROFILE)
+        ids = _profiled('billing-bill', _run, database, bill, day, user=1) \
+            if not days else _run(database, bill, day, user=1)
         busy += time.monotonic() - start
         invoices += len(ids)
         start = time.monotonic()
-        _run(database, post, ids, user=1)
+        if not days:
+            _profiled('billing-post', _run, database, post, ids, user=1)
+        else:
+            _run(database, post, ids, user=1)
         posting += time.monotonic() - start
         days += 1
         progress('billing days', days, BILLING_DAYS)

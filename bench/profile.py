@@ -93,12 +93,21 @@ def measure(label, func, count, args):
         profiler.start()
     if args.queries:
         queries = Queries().__enter__()
+    cprofile = None
+    if args.cprofile:
+        import cProfile
+        # (CPU time: the wall time is mostly waiting for PostgreSQL)
+        cprofile = cProfile.Profile(time.process_time)
+        cprofile.enable()
     wall, start_cpu = time.perf_counter(), cpu()
     for i in range(count):
         func(i)
     wall, used = time.perf_counter() - wall, cpu() - start_cpu
     if queries:
         queries.__exit__()
+    if cprofile:
+        cprofile.disable()
+        report_cprofile(cprofile, label, count, args.cprofile)
     if profiler:
         profiler.stop()
         os.makedirs(args.profile, exist_ok=True)
@@ -111,6 +120,26 @@ def measure(label, func, count, args):
         queries.report(count)
     if profiler:
         print('    profile: %s' % path)
+
+
+def report_cprofile(cprofile, label, count, folder):
+    """Write the cProfile of label to folder and print the functions
+    taking the most time of their own and in all (ms per call)"""
+    import io
+    import pstats
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, label.split()[0] + '.prof')
+    cprofile.dump_stats(path)
+    lines = int(os.environ.get('HB_PROFILE_LINES', 12))
+    for sort in ['tottime', 'cumulative']:
+        out = io.StringIO()
+        stats = pstats.Stats(cprofile, stream=out)
+        stats.sort_stats(sort).print_stats(lines)
+        print('    cProfile by %s (seconds for %d calls):' % (sort, count))
+        text = out.getvalue()
+        print('\n'.join('    ' + line for line in text[
+                    text.index('ncalls'):].splitlines()))
+    print('    cProfile: %s' % path)
 
 
 def grow(dataset, total):
@@ -137,10 +166,18 @@ def main():
     parser.add_argument('--charges', type=int, default=50)
     parser.add_argument('--queries', action='store_true')
     parser.add_argument('--profile', metavar='DIR')
+    parser.add_argument('--cprofile', metavar='DIR',
+        help="cProfile each measure into DIR (with [hb_voucher] "
+        "database_wait = 0: the API's requests run in the calling thread)")
     parser.add_argument('--history', type=int, default=0,
         help="grow the charge history to this many charges (bulk.py) "
         "before the reads")
     args = parser.parse_args()
+    if args.cprofile:
+        from trytond.config import config
+        if not config.has_section('hb_voucher'):
+            config.add_section('hb_voucher')
+        config.set('hb_voucher', 'database_wait', '0')
     os.rmdir(bench.WORK)  # (the benchmark's folder of server logs: unused)
     from werkzeug.test import Client
 

@@ -11,8 +11,11 @@ import datetime as dt
 import functools
 import json
 import logging
+import os
 import random
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 from trytond import backend
@@ -229,27 +232,113 @@ def status_error(request, status):
 portal.add_error_format('api/', 'hb.charge', status_error)
 
 
-def _bound_connection_wait(pool):
-    """Wait at most [hb_voucher] database_wait seconds (default 5) for a
-    connection of the pool instead of psycopg_pool's 30 s: a terminal
-    gets its answer while the database is down.
-
-    The one private attribute left in the modules (issue 16): trytond 8.0
-    has no setting for the pool's wait ([database] timeout is the idle
-    time of a database), and without it a terminal hangs 30 s during a
-    fail-over (tests/test_pg_restart.py)."""
-    if backend.name != 'postgresql':
-        return
-    wait = config.getfloat('hb_voucher', 'database_wait', default=5)
-    connpool = getattr(
-        backend.Database(pool.database_name), '_connpool', None)
-    if connpool is not None and getattr(connpool, 'timeout', wait) != wait:
-        connpool.timeout = wait
-
-
 # serialization failure, deadlock, lock not available
 CONFLICTS = {'40001', '40P01', '55P03'}
 CONFLICT_RETRIES = 20
+
+
+class _GaveUp(Exception):
+    "The request stopped waiting for its transaction to start"
+
+
+class _Disconnected(Exception):
+    "The database failed a request otherwise than by a conflict"
+
+
+class _Start:
+    """The handshake between a request waiting for its transaction to
+    start (unavailable) and the thread running it (started)"""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.ready = threading.Event()
+        self.started = self.abandoned = False
+
+    def enter(self):
+        "Return whether the request still waits (in its transaction)"
+        with self.lock:
+            if not self.abandoned:
+                self.started = True
+                self.ready.set()
+            return not self.abandoned
+
+    def give_up(self):
+        "Return whether the request gave up (its transaction not started)"
+        with self.lock:
+            self.abandoned = not self.started
+            return self.abandoned
+
+
+_local = threading.local()
+_starters = {}  # process id: executor
+_starters_lock = threading.Lock()
+
+
+def _starter():
+    "Return the threads running the API's transactions in this process"
+    pid = os.getpid()
+    executor = _starters.get(pid)
+    if executor is None:
+        with _starters_lock:
+            executor = _starters.get(pid)
+            if executor is None:
+                executor = _starters[pid] = ThreadPoolExecutor(
+                    config.getint('database', 'maxconn', default=64),
+                    thread_name_prefix='hb-api')
+    return executor
+
+
+def _run_started(func, request, pool, *args, **kwargs):
+    """Run func (a route under with_transaction) in a thread and wait at
+    most [hb_voucher] database_wait seconds (default 5) for its
+    transaction to start, else raise _GaveUp.
+
+    The transaction's connection comes from psycopg_pool, which waits up
+    to its timeout (30 s) for one while the database is down; trytond has
+    no setting for that wait ([database] timeout is the idle time of a
+    database) and the pool is not its public API. A terminal must get its
+    answer within seconds during a fail-over (tests/test_pg_restart.py):
+    a transaction that starts after the request gave up does nothing
+    (started raises _GaveUp in it)."""
+    wait = config.getfloat('hb_voucher', 'database_wait', default=5)
+    if backend.name != 'postgresql' or wait <= 0:
+        # (no pool to wait for; or no bound wanted: 0)
+        return func(request, pool, *args, **kwargs)
+    start = _Start()
+
+    def run():
+        if start.abandoned:
+            return None
+        _local.start = start
+        try:
+            return func(request, pool, *args, **kwargs)
+        finally:
+            _local.start = None
+    future = _starter().submit(run)
+    future.add_done_callback(lambda future: start.ready.set())
+    if not start.ready.wait(wait) and start.give_up():
+        raise _GaveUp()
+    return future.result()
+
+
+def started(func):
+    """Decorate a route under with_transaction (and over api): tell the
+    request waiting for it that the transaction has its connection, and
+    let with_transaction retry only the database's conflicts (a retry
+    after a lost connection would wait for a new one as long as the
+    pool's timeout)"""
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        start = getattr(_local, 'start', None)
+        if start is not None and not start.enter():
+            raise _GaveUp()
+        try:
+            return func(*args, **kwargs)
+        except backend.DatabaseOperationalError as exception:
+            if getattr(exception, 'sqlstate', None) in CONFLICTS:
+                raise
+            raise _Disconnected(str(exception)) from exception
+    return wrapper
 
 
 def unavailable(func):
@@ -258,12 +347,12 @@ def unavailable(func):
     503 with the error code "unavailable" instead of an HTML error"""
     @functools.wraps(func)
     def wrapper(request, pool, *args, **kwargs):
-        _bound_connection_wait(pool)
         attempt = 0
         while True:
             try:
-                return func(request, pool, *args, **kwargs)
-            except backend.DatabaseOperationalError as exception:
+                return _run_started(func, request, pool, *args, **kwargs)
+            except (backend.DatabaseOperationalError, _GaveUp,
+                    _Disconnected) as exception:
                 # Many terminals charging one budget conflict on its line
                 # (PostgreSQL's serialization failures under Tryton's
                 # repeatable read): each conflict means another charge
@@ -275,7 +364,7 @@ def unavailable(func):
                     time.sleep(random.uniform(0.005, 0.03) * attempt)
                     continue
                 logger.warning('database unavailable for %s: %s',
-                    request.path, exception)
+                    request.path, str(exception) or type(exception).__name__)
                 response = json_error('unavailable',
                     UNAVAILABLE[get_language(request)],
                     HTTPStatus.SERVICE_UNAVAILABLE)
@@ -483,6 +572,7 @@ def openapi(request, database_name):
 @with_pool
 @unavailable
 @with_transaction()
+@started
 @api
 def charges(request, pool, provider):
     Charge = pool.get('hb.charge')
@@ -520,6 +610,7 @@ def charges(request, pool, provider):
 @with_pool
 @unavailable
 @with_transaction()
+@started
 @api
 def charge(request, pool, provider, charge_id):
     record = own_charge(pool, provider, charge_id)
@@ -533,6 +624,7 @@ def charge(request, pool, provider, charge_id):
 @with_pool
 @unavailable
 @with_transaction()
+@started
 @api
 def charge_confirm(request, pool, provider, charge_id):
     Charge = pool.get('hb.charge')
@@ -552,6 +644,7 @@ def charge_confirm(request, pool, provider, charge_id):
 @with_pool
 @unavailable
 @with_transaction()
+@started
 @api
 def charge_cancel(request, pool, provider, charge_id):
     Charge = pool.get('hb.charge')

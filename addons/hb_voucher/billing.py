@@ -93,14 +93,18 @@ class Billing(Model):
 
     @classmethod
     def post_bills(cls, invoices, size=100):
-        "Validate and post invoices in batches of size"
+        """Post invoices in batches of size.
+
+        Straight from draft (account_invoice's draft -> posted): post
+        numbers the bills, stores their amounts and makes their moves as
+        validate_invoice does; validating first (80 % of the posting's
+        CPU in issue 16's profile) made post write the amounts and save
+        each bill again."""
         pool = Pool()
         Invoice = pool.get('account.invoice')
         with Transaction().set_context(_skip_warnings=True):
             for sub_invoices in grouped_slice(invoices, size):
-                sub_invoices = Invoice.browse(sub_invoices)
-                Invoice.validate_invoice(sub_invoices)
-                Invoice.post(sub_invoices)
+                Invoice.post(Invoice.browse(sub_invoices))
 
     @classmethod
     def _line_key(cls, charge, line):

@@ -61,6 +61,11 @@ CODE_DIGITS = 6
 ZERO = Decimal('0.00')
 # the code of a language by its id (never changes)
 _lang_code = Cache('hb_voucher.charge.lang_code', context=False)
+# (the SMS language of a phone holder and the name of a provider: read on
+# the request and again on its confirmation; a change shows within
+# minutes, on the next SMS)
+_sms_context = Cache('hb_voucher.charge.sms_context', context=False,
+    duration=dt.timedelta(minutes=5))
 
 
 def error(code, **variables):
@@ -591,8 +596,9 @@ class Charge(AccessLogMixin, Workflow, ModelSQL, ModelView):
             rows.append(stored_values(line))
             rows[-1]['charge'] = charge_id
         sql_insert(Line, rows)
+        # (the values it was given: an unsaved record has no others)
         return cls(charge_id, **{n: getattr(charge, n)
-                for n in values if n in charge._values})
+                for n in values if hasattr(charge, n)})
 
     def _budget_amounts(self, lines=None):
         """Return the amount of the charge per budget line id (sorted):
@@ -638,6 +644,10 @@ class Charge(AccessLogMixin, Workflow, ModelSQL, ModelView):
         Party = pool.get('party.party')
         party = (self.representative.party if self.representative
             else self.client)
+        key = (party.id, self.provider.id)
+        cached = _sms_context.get(key)
+        if cached is not None:
+            return tuple(cached)
         Lang = pool.get('ir.lang')
         with without_check_access():
             rows = {r['id']: r for r in Party.read(
@@ -651,7 +661,9 @@ class Charge(AccessLogMixin, Workflow, ModelSQL, ModelView):
         provider = rows[self.provider.id]
         # as party.party's get_rec_name
         name = provider['name'] or '[%s]' % provider['code']
-        return (code if code in {'fi', 'sv', 'en'} else 'fi'), name
+        result = (code if code in {'fi', 'sv', 'en'} else 'fi'), name
+        _sms_context.set(key, list(result))
+        return result
 
     def _format_amount(self, language):
         text = '{:,.2f}'.format(self.amount)

@@ -19,6 +19,7 @@ the tests read the outbox."""
 import datetime as dt
 import logging
 
+from trytond.cache import Cache
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, fields
 from trytond.model.exceptions import ValidationError
@@ -32,6 +33,7 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_GATEWAY = 'trytond.modules.hb_voucher.sms.mark_sent'
 MAX_ATTEMPTS = 5
+_gateway_name = Cache('hb_voucher.sms.gateway_name', context=False)
 RETRY_DELAY = dt.timedelta(minutes=1)
 
 
@@ -54,7 +56,13 @@ def resolve_gateway(name):
 def get_gateway():
     "Return the gateway function named in the settings"
     Configuration = Pool().get('hb.configuration')
-    return resolve_gateway(Configuration(1).hb_sms_gateway)
+    # (read on every message: the whole settings record costs more than
+    # sending it; cleared when the settings change)
+    name = _gateway_name.get('name', -1)
+    if name == -1:
+        name = Configuration(1).hb_sms_gateway
+        _gateway_name.set('name', name)
+    return resolve_gateway(name)
 
 
 def queue_sms(to, text):
@@ -184,6 +192,11 @@ class Configuration(metaclass=PoolMeta):
         help="The dotted name of the function sending an SMS, called as "
         "function(to, text). Empty: messages stay in the outbox, marked "
         "sent.")
+
+    @classmethod
+    def on_modification(cls, mode, configurations, field_names=None):
+        super().on_modification(mode, configurations, field_names=field_names)
+        _gateway_name.clear()
 
     @classmethod
     def validate_fields(cls, configurations, field_names):

@@ -6,26 +6,15 @@ from trytond.transaction import Transaction
 
 
 def insert_row(Model, values):
-    """Insert one row of Model with values (column name: value) in one
-    INSERT, with the creation user and date as the ORM writes them, and
-    return its id.
+    """Insert one row of the HB model Model with values (column name:
+    value) in one INSERT (sql_insert) and return its id.
 
     For rows written on every charge whose values need none of the ORM's
     checks (or whose checks hold by construction, proven by a test): the
     ORM's create validates record by record, which costs more than the
     rest of a charge (issue 7)."""
-    transaction = Transaction()
-    database = transaction.database
-    cursor = transaction.connection.cursor()
-    table = Model.__table__()
-    columns = [table.create_uid, table.create_date] + [
-        getattr(table, name) for name in values]
-    row = [transaction.user, CurrentTimestamp()] + list(values.values())
-    if database.has_returning():
-        cursor.execute(*table.insert(columns, [row], [table.id]))
-        return cursor.fetchone()[0]
-    cursor.execute(*table.insert(columns, [row]))
-    return database.lastid(cursor)
+    id_, = sql_insert(Model, [values])
+    return id_
 
 
 def stored_values(record):
@@ -34,19 +23,19 @@ def stored_values(record):
     ids), through each field's sql_format (for insert_row)"""
     from trytond.model import fields
     Model = record.__class__
+    names = [name for name, field in Model._fields.items()
+        if name not in {'id', 'create_uid', 'create_date', 'write_uid',
+            'write_date'}
+        and not isinstance(field, (fields.Function, fields.One2Many,
+                fields.Many2Many))]
+    missing = [n for n in names if not hasattr(record, n)]
+    defaults = Model.default_get(missing, with_rec_name=False) \
+        if missing else {}
     values = {}
-    for name, field in Model._fields.items():
-        if (name in {'id', 'create_uid', 'create_date', 'write_uid',
-                    'write_date'}
-                or isinstance(field, (fields.Function, fields.One2Many,
-                        fields.Many2Many))):
-            continue
-        if record._values is not None and name in record._values:
-            value = record._values[name]
-        elif name in Model._defaults:
-            value = Model._defaults[name]()
-        else:
-            value = None
+    for name in names:
+        field = Model._fields[name]
+        # (an unsaved record has the values it was given, nothing else)
+        value = getattr(record, name, defaults.get(name))
         if isinstance(field, fields.Many2One) and value is not None:
             # (an unsaved parent: set by the caller)
             value = value.id if hasattr(value, 'id') else int(value)

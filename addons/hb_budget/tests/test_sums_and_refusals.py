@@ -11,11 +11,12 @@ defects 9 and 14).
   to do, before Tryton's generic digits and domain messages."""
 from decimal import Decimal
 
+from trytond.model import fields
 from trytond.model.exceptions import ValidationError
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
 from trytond.tests.test_tryton import _DBTestCase, with_transaction
-from trytond.transaction import Transaction
+from trytond.transaction import Transaction, without_check_access
 
 from trytond.modules.hb_budget.exceptions import AmountError, DecisionError
 
@@ -96,6 +97,49 @@ class SumsAndRefusalsTestCase(_DBTestCase):
             self.assertEqual(
                 sum(s.amount for s in Spending.search(
                         [('budget', '=', budget.id)])), budget.spent)
+
+    @with_transaction()
+    def test_ledger_move_as_orm(self):
+        """The ledger entry a budget update inserts in SQL is the row
+        Move.create stores, and passes the ORM's validation"""
+        pool = Pool()
+        Line = pool.get('hb.budget.line')
+        Move = pool.get('hb.budget.move')
+        names = [n for n, f in Move._fields.items()
+            if not isinstance(f, fields.Function)
+            and n not in {'id', 'create_date', 'write_uid', 'write_date'}]
+        company = self.setup_hb()
+        with set_company(company):
+            budget = self.create_budget(932)
+            line = budget.lines[0]
+            rows = []
+            for kind, amount in [('reserve', '12.35'), ('capture', '10.05'),
+                    ('release', '2.30'), ('refund', '0.05')]:
+                move = getattr(Line, kind)(
+                    line, Decimal(amount), origin='hb.charge,1')
+                Move._validate([Move(move.id)])
+                row, = Move.read([move.id], names)
+                del row['id']
+                rows.append(row)
+            self.assertEqual(
+                [(r['kind'], r['amount'], r['reserved_after'],
+                        r['spent_after']) for r in rows], [
+                    ('reserve', Decimal('12.35'), Decimal('12.35'),
+                        Decimal('0.00')),
+                    ('capture', Decimal('10.05'), Decimal('2.30'),
+                        Decimal('10.05')),
+                    ('release', Decimal('2.30'), Decimal('0.00'),
+                        Decimal('10.05')),
+                    ('refund', Decimal('0.05'), Decimal('0.00'),
+                        Decimal('10.00')),
+                    ])
+            self.assertEqual(Line(line.id).spent, Decimal('10.00'))
+            for row in rows:
+                with without_check_access():
+                    orm, = Move.create([dict(row)])
+                stored, = Move.read([orm.id], names)
+                del stored['id']
+                self.assertEqual(stored, row)
 
     @with_transaction()
     def test_three_decimals_refused(self):
