@@ -92,6 +92,10 @@ ATTEMPT_COOKIE = 'hb_saml_attempt'
 REQUEST_LIFETIME = dt.timedelta(minutes=10)
 MAX_RESPONSE = 200_000  # characters of a posted SAMLResponse
 MAX_TICKET = 100
+PURPOSES = [
+    ('client', "Client Page"),
+    ('provider', "Provider Portal"),
+    ]
 STATES = [
     ('sent', "Sent"),
     ('asserted', "Asserted"),
@@ -281,6 +285,8 @@ class SamlRequest(ModelSQL, ModelView):
     request_id = fields.Char("Request ID", size=100, required=True,
         readonly=True)
     browser_hash = fields.Char("Browser Hash", size=100, readonly=True)
+    purpose = fields.Selection(PURPOSES, "Purpose", required=True,
+        readonly=True)
     language = fields.Char("Language", size=10, readonly=True)
     expires = fields.Timestamp("Expires", required=True, readonly=True)
     state = fields.Selection(STATES, "State", required=True, readonly=True)
@@ -310,11 +316,15 @@ class SamlRequest(ModelSQL, ModelView):
         return 'sent'
 
     @classmethod
+    def default_purpose(cls):
+        return 'client'
+
+    @classmethod
     def _now(cls):
         return dt.datetime.now()
 
     @classmethod
-    def start(cls, request_id, browser, language):
+    def start(cls, request_id, browser, language, purpose='client'):
         "Record the request request_id bound to the browser's secret"
         now = cls._now()
         # Requests long gone are removed as new ones come
@@ -322,7 +332,8 @@ class SamlRequest(ModelSQL, ModelView):
                     ('expires', '<', now - dt.timedelta(days=1)),
                     ], limit=1000))
         record = cls(request_id=request_id, browser_hash=_digest(browser),
-            language=language, expires=now + REQUEST_LIFETIME)
+            language=language, expires=now + REQUEST_LIFETIME,
+            purpose=purpose)
         record.save()
         return record
 
@@ -394,13 +405,14 @@ class SamlRequest(ModelSQL, ModelView):
         return record, ticket
 
     @classmethod
-    def take(cls, ticket, browser):
-        """Return the asserted request of ticket made in the browser, or
-        None"""
+    def take(cls, ticket, browser, purpose='client'):
+        """Return the asserted request of ticket made in the browser for
+        purpose, or None"""
         if not ticket or not browser or len(ticket) > MAX_TICKET:
             return None
         records = cls.search([
                 ('ticket_hash', '=', _digest(ticket)),
+                ('purpose', '=', purpose),
                 ('state', '=', 'asserted'),
                 ('expires', '>=', cls._now()),
                 ], limit=1)
@@ -509,6 +521,50 @@ def candidates(pool, hetu):
     return found
 
 
+def provider_candidates(pool, hetu):
+    """Return the provider portal's web users that the person of hetu may
+    log in as: users linked to the person whose provider (by its Y-tunnus)
+    the person may act for by a company mandate"""
+    Party = pool.get('party.party')
+    WebUser = pool.get('web.user')
+    if not accepts_hetu(hetu):
+        return []
+    hetu = compact_hetu(hetu)
+    companies = [c for c in mandate_service().companies(hetu)
+        if isinstance(c, str) and len(c) <= 20]
+    if not companies:
+        return []
+    with without_check_access():
+        persons = Party.search([
+                ('identifiers', 'where', [
+                        ('type', '=', 'fi_hetu'),
+                        ('code', '=', hetu),
+                        ]),
+                ('active', '=', True),
+                ])
+        if not persons:
+            return []
+        return WebUser.search([
+                ('hb_person', 'in', [p.id for p in persons]),
+                ('active', '=', True),
+                ('party.active', '=', True),
+                ('party.identifiers', 'where', [
+                        ('type', '=', 'fi_ytunnus'),
+                        ('code', 'in', companies),
+                        ]),
+                ], order=[('id', 'ASC')])
+
+
+class WebUser(metaclass=PoolMeta):
+    __name__ = 'web.user'
+
+    hb_person = fields.Many2One('party.party', "Person",
+        ondelete='RESTRICT',
+        help="The staff member who may log in to the provider portal "
+        "with Suomi.fi e-Identification for the provider, with a company "
+        "mandate of Suomi.fi e-Authorizations for its business ID.")
+
+
 class CustomerGroup(metaclass=PoolMeta):
     __name__ = 'hb.customer.group'
 
@@ -578,6 +634,19 @@ def saml_metadata(request, pool, language):
 @portal.public_page
 @strong_page
 def saml_login(request, pool, language):
+    return _start(request, pool, language, 'client')
+
+
+@app.route('/<database_name>/hb/provider/saml/login', methods=['GET'])
+@with_pool
+@with_transaction(readonly=False)
+@portal.public_page
+@strong_page
+def saml_provider_login(request, pool, language):
+    return _start(request, pool, language, 'provider')
+
+
+def _start(request, pool, language, purpose):
     SamlRequest = pool.get('hb.saml.request')
     client = saml_client(request)
     refs = [AuthnContextClassRef(text=r) for r in LOAS[minimum_loa()]]
@@ -587,7 +656,7 @@ def saml_login(request, pool, language):
         requested_authn_context=RequestedAuthnContext(
             authn_context_class_ref=refs, comparison='exact'))
     browser = secrets.token_urlsafe(32)
-    SamlRequest.start(request_id, browser, language)
+    SamlRequest.start(request_id, browser, language, purpose)
     location = dict(info['headers'])['Location']
     response = redirect(location, code=HTTPStatus.SEE_OTHER)
     _attempt_cookie(request, response, browser)
@@ -612,7 +681,7 @@ def saml_acs(request, pool, language):
         with Transaction().set_context(language=language):
             return _failed(request, language)
     return portal.secure(redirect(portal.url_for(request,
-                'client/saml/finish', record.language or language,
+                '%s/saml/finish' % record.purpose, record.language or language,
                 ticket=ticket), code=HTTPStatus.SEE_OTHER), private=True)
 
 
@@ -635,20 +704,52 @@ def _log_in(request, pool, language, record, client, representative):
     return portal.secure(response, private=True)
 
 
+def _provider_log_in(request, pool, language, record, user):
+    key = user.new_session()
+    record.used()
+    response = render(request, 'client_saml_done.html', language,
+        private=True, next=portal.url_for(request, 'provider', language),
+        t=_(language))
+    portal.set_session_cookie(request, response, pool, key)
+    response.delete_cookie(ATTEMPT_COOKIE, path=portal.base_path(request),
+        httponly=True, secure=request.is_secure, samesite='Lax')
+    return portal.secure(response, private=True)
+
+
+@app.route('/<database_name>/hb/provider/saml/finish',
+    methods=['GET', 'POST'])
+@with_pool
+@with_transaction(readonly=False)
+@portal.public_page
+@strong_page
+def saml_provider_finish(request, pool, language):
+    return _finish(request, pool, language, 'provider')
+
+
 @app.route('/<database_name>/hb/client/saml/finish', methods=['GET', 'POST'])
 @with_pool
 @with_transaction(readonly=False)
 @portal.public_page
 @strong_page
 def saml_finish(request, pool, language):
+    return _finish(request, pool, language, 'client')
+
+
+def _finish(request, pool, language, purpose):
     SamlRequest = pool.get('hb.saml.request')
     translate = _(language)
     source = request.form if request.method == 'POST' else request.args
     ticket = source.get('ticket', '')[:MAX_TICKET + 1]
-    record = SamlRequest.take(ticket, request.cookies.get(ATTEMPT_COOKIE))
+    record = SamlRequest.take(
+        ticket, request.cookies.get(ATTEMPT_COOKIE), purpose)
     if record is None:
         return _failed(request, language)
-    found = candidates(pool, record.hetu)
+    if purpose == 'provider':
+        found = [(u,) for u in provider_candidates(pool, record.hetu)]
+        log_in = _provider_log_in
+    else:
+        found = candidates(pool, record.hetu)
+        log_in = _log_in
     if not found:
         record.used()
         return _failed(request, language, message='msg_saml_unknown')
@@ -661,17 +762,24 @@ def saml_finish(request, pool, language):
         if choice is None or choice > len(found):
             return _failed(request, language, HTTPStatus.BAD_REQUEST,
                 message='msg_saml_choice_invalid')
-        return _log_in(request, pool, language, record, *found[choice - 1])
+        return log_in(request, pool, language, record, *found[choice - 1])
     if len(found) == 1:
-        return _log_in(request, pool, language, record, *found[0])
-    choices = [{
-            'number': i,
-            'name': client.rec_name,
-            'own': representative is None,
-            } for i, (client, representative) in enumerate(found, 1)]
+        return log_in(request, pool, language, record, *found[0])
+    if purpose == 'provider':
+        choices = [{
+                'number': i,
+                'name': user.party.rec_name,
+                'own': False,
+                } for i, (user,) in enumerate(found, 1)]
+    else:
+        choices = [{
+                'number': i,
+                'name': client.rec_name,
+                'own': representative is None,
+                } for i, (client, representative) in enumerate(found, 1)]
     response = render(request, 'client_saml_choose.html', language,
         private=True, csrf_token=token, ticket=ticket, choices=choices,
-        person=record.person_name, t=translate)
+        person=record.person_name, purpose=purpose, t=translate)
     return portal.set_anonymous_csrf_cookie(request, response, token)
 
 

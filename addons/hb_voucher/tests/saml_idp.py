@@ -243,6 +243,7 @@ def serve(folder, port, sp_metadata_url, people=PEOPLE):  # pragma: no cover
     from werkzeug.wrappers import Request, Response
 
     idp, _ = prepare(folder, 'http://127.0.0.1:%s' % port)
+    os.chmod(os.path.join(folder, 'sp.key'), 0o600)
     state = {}
 
     def app(environ, start_response):
@@ -300,7 +301,14 @@ if __name__ == '__main__':  # pragma: no cover
     parser.add_argument('--port', type=int, default=8010)
     parser.add_argument('--sp-metadata', required=True,
         help="the URL of the service's metadata")
+    parser.add_argument('--people',
+        help="a JSON file of [{hetu, name}] to offer")
     arguments = parser.parse_args()
-    serve(arguments.folder, arguments.port, arguments.sp_metadata)
+    people = PEOPLE
+    if arguments.people:
+        import json
+        with open(arguments.people, encoding='utf-8') as file:
+            people = json.load(file)
+    serve(arguments.folder, arguments.port, arguments.sp_metadata, people)
 
 

@@ -24,6 +24,7 @@ from . import saml_idp
 from .tools import (
     create_budget,
     create_client,
+    create_provider_with_service,
     create_wellbeing_area,
     last_code,
     run_in_transaction,
@@ -97,6 +98,19 @@ class SamlTestCase(RouteTestCase):
                         'may_confirm_charges': False,
                         }])
             Group.write([data['elderly']], {'hb_sms_login': False})
+            # a provider's staff member
+            application = create_provider_with_service(data)
+            staff, = Party.create([{
+                        'name': "Työntekijä Tuottaja",
+                        'hb_hetu': temporary_hetu(individual=945),
+                        }])
+            WebUser = pool.get('web.user')
+            web_user = WebUser(application.web_user.id)
+            web_user.hb_person = staff
+            web_user.save()
+            cls.staff_hetu = staff.hb_hetu
+            cls.business_id = application.business_id
+            cls.provider_email = web_user.email
             cls.client_hetu = client.hb_hetu
             cls.child_hetu = child.hb_hetu
             cls.guardian_hetu = guardian.hb_hetu
@@ -113,9 +127,10 @@ class SamlTestCase(RouteTestCase):
         self.assertEqual(metadata.status_code, 200)
         self.idp.trust(metadata.get_data(as_text=True))
 
-    def set_mandates(self, persons):
+    def set_mandates(self, persons, companies=None):
         with open(self.mandates_file, 'w') as file:
-            json.dump({'persons': persons}, file)
+            json.dump({'persons': persons, 'companies': companies or {}},
+                file)
 
     def url(self, path=''):
         return '/%s/hb/%s' % (DB_NAME, path)
@@ -129,9 +144,9 @@ class SamlTestCase(RouteTestCase):
                 return func(pool)
         return run_in_transaction(run, user=0)
 
-    def start(self, browser):
+    def start(self, browser, purpose='client'):
         "Start the strong login in browser; return the IdP's request"
-        response = browser.get(self.url('client/saml/login?lang=en'))
+        response = browser.get(self.url('%s/saml/login?lang=en' % purpose))
         self.assertEqual(response.status_code, 303)
         location = response.headers['Location']
         self.assertTrue(location.startswith(self.idp.base_url + '/sso?'))
@@ -145,14 +160,14 @@ class SamlTestCase(RouteTestCase):
         return browser.post(self.url('saml/acs'), data={
                 'SAMLResponse': saml_response, 'RelayState': 'en'})
 
-    def identify(self, browser, hetu, **kw):
+    def identify(self, browser, hetu, purpose='client', **kw):
         "Log in browser as the person of hetu; return the last response"
-        message = self.start(browser)
+        message = self.start(browser, purpose)
         response = self.post(browser, self.idp.respond(message, hetu, **kw))
         if response.status_code != 303:
             return response
         location = response.headers['Location']
-        self.assertIn('/hb/client/saml/finish?', location)
+        self.assertIn('/hb/%s/saml/finish?' % purpose, location)
         return browser.get(location)
 
     def assertRefused(self, response):
@@ -433,6 +448,65 @@ class SamlTestCase(RouteTestCase):
                 'lang': 'en'})
         self.assertTrue(self.run_pool(
                 lambda pool: last_code('+358403333341')))
+
+
+    def test_provider_staff_with_company_mandate(self):
+        "Provider staff log in with Suomi.fi and a company mandate"
+        browser = self.client()
+        # no company mandate: nothing
+        response = self.identify(browser, self.staff_hetu, 'provider')
+        self.assertEqual(response.status_code, 403)
+        self.assertIn("No personal budget is linked",
+            response.get_data(as_text=True))
+        self.assertEqual(browser.get(self.url('provider')).status_code, 302)
+        # a mandate for another company: nothing
+        self.set_mandates({}, {self.staff_hetu: ['0000000-0']})
+        response = self.identify(browser, self.staff_hetu, 'provider')
+        self.assertEqual(response.status_code, 403)
+        # a mandate for the provider's business ID: the portal
+        self.set_mandates({}, {self.staff_hetu: [self.business_id]})
+        response = self.identify(browser, self.staff_hetu, 'provider')
+        self.assertEqual(response.status_code, 200)
+        self.assertIn('/hb/provider', response.get_data(as_text=True))
+        self.assertEqual(browser.get(self.url('provider')).status_code, 200)
+        # the identity of a client page login does not open the portal
+        other = self.client()
+        message = self.start(other)
+        response = self.post(other,
+            self.idp.respond(message, self.staff_hetu))
+        location = response.headers['Location']
+        self.assertIn('/client/saml/finish', location)
+        self.assertRefused(other.get(location.replace(
+                    '/client/saml/finish', '/provider/saml/finish')))
+        self.assertEqual(other.get(self.url('provider')).status_code, 302)
+
+    def test_provider_password_login_switch(self):
+        "The settings can switch the portal's password login off"
+        def switch(value):
+            def write(pool):
+                Configuration = pool.get('hb.configuration')
+                Configuration.write([Configuration(1)],
+                    {'hb_portal_password_login': value})
+            self.run_pool(write)
+        browser = self.client()
+        text = browser.get(self.url('provider/login?lang=en')).get_data(
+            as_text=True)
+        self.assertIn('provider/saml/login', text)
+        self.assertIn('name="password"', text)
+        switch(False)
+        try:
+            text = browser.get(self.url('provider/login?lang=en')).get_data(
+                as_text=True)
+            self.assertNotIn('name="password"', text)
+            token = CSRF.search(browser.get(self.url(
+                        'client/login?lang=en')).get_data(
+                    as_text=True)).group(1)
+            response = browser.post(self.url('provider/login'), data={
+                    'email': self.provider_email, 'password': 'x' * 12,
+                    'csrf_token': token, 'lang': 'en'})
+            self.assertEqual(response.status_code, 403)
+        finally:
+            switch(True)
 
 
 del RouteTestCase
