@@ -513,7 +513,9 @@ def apply(request, pool, language):
 def login(request, pool, language):
     WebUser = pool.get('web.user')
     Configuration = pool.get('hb.configuration')
-    password_login = Configuration(1).hb_portal_password_login is not False
+    # (empty in a database made before the setting: allowed)
+    password_login = Configuration(1).hb_portal_password_login
+    password_login = True if password_login is None else bool(password_login)
     token = portal.anonymous_csrf_token(request)
     error, status = None, HTTPStatus.OK
     email = ''
