@@ -80,4 +80,24 @@ echo "                       (e.g. demo-1-kajaanin@example.com, the admin passwo
 echo "    Client page:       $URL/$DB/hb/client"
 echo "                       (e.g. +358507000100; the one-time code is in"
 echo "                       Personal budgets > SMS messages of the web client)"
+if [ -n "${HB_STRONG_LOGIN:-}" ]; then
+    # Suomi.fi e-Identification against a local identity provider
+    # (fictitious people; keys made in var/saml, never in git)
+    SAML_DIR="$VAR/saml"
+    IDP_PORT="${HB_IDP_PORT:-8010}"
+    step "Starting the local identity provider on http://127.0.0.1:$IDP_PORT (stands in for Suomi.fi)"
+    apt_install xmlsec1
+    "$VENV/bin/python" "$ROOT/scripts/demo_saml.py" "$DB" "$SAML_DIR"
+    "$VENV/bin/python" -m trytond.modules.hb_voucher.tests.saml_idp "$SAML_DIR" \
+        --port "$IDP_PORT" --sp-metadata "$URL/$DB/hb/saml/metadata" \
+        --people "$SAML_DIR/people.json" > "$VAR/log/idp.log" 2>&1 &
+    for _ in $(seq 1 50); do [ -f "$SAML_DIR/idp-metadata.xml" ] && break; sleep 0.2; done
+    export TRYTOND_HB_SAML__IDP_METADATA="$SAML_DIR/idp-metadata.xml"
+    export TRYTOND_HB_SAML__KEY_FILE="$SAML_DIR/sp.key"
+    export TRYTOND_HB_SAML__CERT_FILE="$SAML_DIR/sp.crt"
+    export TRYTOND_HB_SAML__BASE_URL="$URL"
+    export TRYTOND_HB_SAML__ACCEPT_TEMPORARY_HETU=True
+    export TRYTOND_HB_SAML__MANDATES_FILE="$SAML_DIR/mandates.json"
+    echo "    Strong login:      \"Tunnistaudu\" on the client page's login"
+fi
 exec "$VENV/bin/python" "$ROOT/scripts/serve_demo.py" --logconf "$VAR/logging.conf" -d "$DB"

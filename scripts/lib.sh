@@ -41,6 +41,8 @@ sources_hash() {
 ensure_venv() {
     # The virtualenv with pinned Tryton 8.0 and the four modules (editable).
     local stamp="$VENV/.hb-installed" want
+    # xmlsec1 signs and checks the SAML messages of Suomi.fi identification
+    apt_install xmlsec1
     want="$(cd "$ROOT" && cat requirements.txt bench/requirements.txt addons/*/pyproject.toml | sha256sum | cut -c1-16)"
     if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then return 0; fi
     step "Installing Python packages into .venv (Tryton 8.0, modules)"

@@ -36,6 +36,11 @@ class Configuration(metaclass=PoolMeta):
             ],
         help="Minutes of inactivity after which a provider portal "
         "session ends.")
+    hb_portal_password_login = fields.Boolean(
+        "Portal Login by Password",
+        help="Check if provider staff may log in to the portal with an "
+        "email address and a password. Unchecked, only Suomi.fi "
+        "e-Identification with a company mandate logs them in.")
 
     hb_area_name = fields.Char(
         "Wellbeing Area Name", size=200, translate=True,
@@ -66,6 +71,10 @@ class Configuration(metaclass=PoolMeta):
     @classmethod
     def default_hb_portal_timeout(cls):
         return 60
+
+    @classmethod
+    def default_hb_portal_password_login(cls):
+        return True
 
     def get_hb_portal_timeout(self):
         "Return the portal session timeout in seconds"

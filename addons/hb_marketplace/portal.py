@@ -41,6 +41,7 @@ from urllib.parse import urlencode
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader
 from markupsafe import Markup
 from trytond import backend
+from trytond.config import config
 from trytond.exceptions import UserError
 from trytond.i18n import gettext
 from trytond.pool import Pool
@@ -328,6 +329,13 @@ def render_error(request, language, status, message_id, **context):
     "Render the error page for status with the message of message_id"
     return render(request, 'error.html', language, status=status,
         message=Translator(language)(message_id), **context)
+
+
+def strong_login_enabled(pool):
+    """Tell if Suomi.fi e-Identification is configured ([hb_saml]
+    idp_metadata) and its pages are there (hb_voucher's saml.py)"""
+    return bool(config.get('hb_saml', 'idp_metadata', default='')) and (
+        module_activated(pool, 'hb.saml.request'))
 
 
 def module_activated(pool, model='hb.provider.contract'):

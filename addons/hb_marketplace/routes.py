@@ -512,6 +512,10 @@ def apply(request, pool, language):
 @public_page
 def login(request, pool, language):
     WebUser = pool.get('web.user')
+    Configuration = pool.get('hb.configuration')
+    # (empty in a database made before the setting: allowed)
+    password_login = Configuration(1).hb_portal_password_login
+    password_login = True if password_login is None else bool(password_login)
     token = portal.anonymous_csrf_token(request)
     error, status = None, HTTPStatus.OK
     email = ''
@@ -521,6 +525,9 @@ def login(request, pool, language):
         if not portal.check_csrf(
                 request, request.cookies.get(portal.CSRF_COOKIE, '')):
             error, status = 'msg_page_csrf_invalid', HTTPStatus.FORBIDDEN
+        elif not password_login:
+            error, status = (
+                'msg_page_password_login_off', HTTPStatus.FORBIDDEN)
         elif not email or not password:
             error, status = 'msg_page_login_failed', HTTPStatus.UNAUTHORIZED
         else:
@@ -541,6 +548,8 @@ def login(request, pool, language):
                     'msg_page_login_failed', HTTPStatus.UNAUTHORIZED)
     response = render(request, 'login.html', language, status=status,
         private=True, csrf_token=token, email=email,
+        password_login=password_login,
+        strong_login=portal.strong_login_enabled(pool),
         error=Translator(language)(error) if error else None)
     return portal.set_anonymous_csrf_cookie(request, response, token)
 

@@ -21,6 +21,7 @@ from trytond.exceptions import RateLimitException
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, fields
 from trytond.pool import Pool
+from trytond.pyson import Eval
 from trytond.transaction import Transaction, without_check_access
 
 from trytond.modules.hb_budget.party import normalize_mobile
@@ -40,6 +41,10 @@ STATES = [
     ('ended', "Ended"),
     ('failed', "Failed"),
     ]
+METHODS = [
+    ('sms', "Text Message Code"),
+    ('suomifi', "Suomi.fi e-Identification"),
+    ]
 
 
 def _digest(value):
@@ -50,7 +55,12 @@ class ClientLogin(ModelSQL, ModelView):
     __name__ = 'hb.client.login'
     __string__ = "Client Page Login"
 
-    mobile = fields.Char("Mobile", size=30, required=True, readonly=True)
+    mobile = fields.Char("Mobile", size=30, readonly=True,
+        states={
+            'required': Eval('method') == 'sms',
+            })
+    method = fields.Selection(METHODS, "Method", required=True,
+        readonly=True)
     client = fields.Many2One(
         'party.party', "Client", readonly=True, ondelete='CASCADE',
         help="Empty when no one may log in with the number: the request "
@@ -70,6 +80,11 @@ class ClientLogin(ModelSQL, ModelView):
         "the code is good only there.")
     ip_network = fields.Char("IP Network", size=50, readonly=True,
         help="The network address the code was asked from.")
+    saml_name_id = fields.Char("SAML Name ID", size=500, readonly=True)
+    saml_session_index = fields.Char("SAML Session Index", size=500,
+        readonly=True)
+    loa = fields.Char("Level of Assurance", size=100, readonly=True,
+        help="The level of assurance of a strong identification.")
 
     @classmethod
     def __setup__(cls):
@@ -93,6 +108,10 @@ class ClientLogin(ModelSQL, ModelView):
     @classmethod
     def default_attempts(cls):
         return 0
+
+    @classmethod
+    def default_method(cls):
+        return 'sms'
 
     @property
     def may_view_balance(self):
@@ -144,9 +163,30 @@ class ClientLogin(ModelSQL, ModelView):
                     ], limit=2)
         found = [(c, None) for c in clients] + [
             (r.client, r) for r in representatives]
-        if len(found) == 1:
+        if len(found) == 1 and cls.sms_login_allowed(found[0][0]):
             return found[0]
         return None
+
+    @classmethod
+    def sms_login_allowed(cls, client):
+        """Tell if the client (and their representatives) may log in with
+        a code by text message: not when one of the client's customer
+        groups allows only strong identification"""
+        return all(g.hb_sms_login for g in client.hb_customer_groups)
+
+    @classmethod
+    def start_strong(cls, client, representative=None, name_id=None,
+            session_index=None, loa=None):
+        """Start the session of a person identified strongly (saml.py) as
+        client, or as representative for client; return (login, key)"""
+        key = secrets.token_urlsafe(32)
+        login = cls(method='suomifi', client=client,
+            representative=representative, state='active',
+            session_hash=_digest(key), last_seen=cls._now(),
+            saml_name_id=name_id, saml_session_index=session_index,
+            loa=loa, ip_network=cls._remote_network())
+        login.save()
+        return login, key
 
     @classmethod
     def _remote_network(cls):

@@ -29,6 +29,7 @@ from trytond.modules.hb_marketplace import portal
 from trytond.modules.hb_marketplace.portal import Translator, render
 from trytond.modules.hb_marketplace.tools import ID_CONVERTER, parse_id
 
+from . import saml
 from .api import error_status
 from .exceptions import ChargeError
 
@@ -174,7 +175,8 @@ def client_login(request, pool, language):
                 status = HTTPStatus.TOO_MANY_REQUESTS
     response = render(request, 'client_login.html', language, status=status,
         private=True, csrf_token=token, mobile=mobile, step=step,
-        error=error, t=translate)
+        error=error, t=translate, strong_login=saml.enabled(),
+        logged_out=request.args.get('out') == '1')
     return portal.set_anonymous_csrf_cookie(request, response, token)
 
 
@@ -185,7 +187,9 @@ def client_login(request, pool, language):
 def client_logout(request, pool, login, language):
     Login = pool.get('hb.client.login')
     Login.end([login])
-    response = redirect(portal.url_for(request, 'client/login', language))
+    # A strong login ends at Suomi.fi too (single logout)
+    response = saml.logout_redirect(request, login, language) or redirect(
+        portal.url_for(request, 'client/login', language))
     _remove_cookie(request, response)
     return portal.secure(response, private=True)
 
