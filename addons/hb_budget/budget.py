@@ -293,6 +293,13 @@ class Budget(AccessLogMixin, Workflow, ModelSQL, ModelView):
                 result[name][budget.id] = values[name]
         return result
 
+    @classmethod
+    def get_month_left(cls, lines, name):
+        """Return what is left this month per line id: None when the line
+        has no monthly limit (a module with monthly limits overrides
+        this)"""
+        return {line.id: None for line in lines}
+
     def get_low_balance(self, name):
         return any(line.low_balance for line in self.lines)
 
@@ -477,6 +484,11 @@ class BudgetLine(AccessLogMixin, ModelSQL, ModelView):
             help="The available amount is below the warning percentage "
             "of the settings."),
         'get_low_balance')
+    month_left = fields.Function(Monetary(
+            "Left This Month", currency='currency', digits='currency',
+            help="What can still be used in the current calendar month, "
+            "when the line has a monthly limit."),
+        'get_month_left')
 
     @classmethod
     def __setup__(cls):
@@ -546,6 +558,13 @@ class BudgetLine(AccessLogMixin, ModelSQL, ModelView):
             for name in names:
                 result[name][line.id] = values[name]
         return result
+
+    @classmethod
+    def get_month_left(cls, lines, name):
+        """Return what is left this month per line id: None when the line
+        has no monthly limit (a module with monthly limits overrides
+        this)"""
+        return {line.id: None for line in lines}
 
     def get_low_balance(self, name):
         pool = Pool()
