@@ -117,10 +117,11 @@ def forecast(allocated, reserved, spent, start_date, end_date, today):
         return ZERO, None, available
     if available <= 0:
         return rate, current, ZERO
+    # (compared in days before making a date: a huge budget used at a
+    # tiny pace would run out after the year 9999)
     days = int(available / rate)
-    exhaustion = current + dt.timedelta(days=days)
-    if exhaustion <= end_date:
-        return rate, exhaustion, ZERO
+    if days <= remaining:
+        return rate, current + dt.timedelta(days=days), ZERO
     return rate, None, max(available - rate * remaining, ZERO)
 
 
@@ -292,13 +293,6 @@ class Budget(AccessLogMixin, Workflow, ModelSQL, ModelView):
             for name in names:
                 result[name][budget.id] = values[name]
         return result
-
-    @classmethod
-    def get_month_left(cls, lines, name):
-        """Return what is left this month per line id: None when the line
-        has no monthly limit (a module with monthly limits overrides
-        this)"""
-        return {line.id: None for line in lines}
 
     def get_low_balance(self, name):
         return any(line.low_balance for line in self.lines)
