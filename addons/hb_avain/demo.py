@@ -136,6 +136,10 @@ def load_master_data(config):
     for code, name, name_en in CUSTOMER_GROUPS:
         if code not in existing:
             group = CustomerGroup(code=code, name=name)
+            # AVAIN is one narrow service by design: the 2018 criteria
+            # guide its assessment, they are no gate
+            if code == 'avain':
+                group.criteria_mode = 'guidance'
             group.save()
             _translate(config, group, name=name_en)
 
