@@ -33,10 +33,15 @@ from trytond.model import (
 from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval, If
-from trytond.transaction import Transaction
+from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateAction, StateView, Wizard
 
 from trytond.modules.hb_budget.budget import round_sum
+from trytond.modules.hb_budget.party import (
+    HETU_MASK,
+    compact_hetu,
+    hetu_restricted,
+)
 
 from .configuration import LAW_DAYS_OFF, LAW_DAYS_OFF_BINDING
 from .exceptions import ConversionError, DaysOffError, MonthlyLimitError
@@ -68,9 +73,19 @@ class Agreement(DeactivableMixin, ModelSQL, ModelView):
         domain=[('hb_client', '=', True)],
         help="The family carer: the client of the personal budget.")
     child = fields.Many2One(
-        'party.party', "Cared-for Child", required=True, ondelete='RESTRICT',
+        'party.party', "Cared Person", required=True, ondelete='RESTRICT',
         domain=[('id', '!=', Eval('carer', -1))],
-        help="The child who needs special support.")
+        help="The child (or other person) who needs special support: "
+        "a party of their own.")
+    child_hetu = fields.Function(fields.Char(
+            "Cared Person's Identity Code", size=20, strip=True,
+            help="The cared person's personal identity code (HETU), "
+            "if known: stored on the cared person's party."),
+        'get_child_hetu', setter='set_child_hetu')
+    care_plan_reference = fields.Char(
+        "Care and Service Plan", size=100, strip=True,
+        help="The reference of the cared person's care and service plan "
+        "(hoito- ja palvelusuunnitelma) on which the agreement rests.")
     binding = fields.Boolean(
         "Round-the-Clock Care",
         help="Check if the care binds the carer round the clock or "
@@ -126,6 +141,37 @@ class Agreement(DeactivableMixin, ModelSQL, ModelView):
         if self.days_off in {None, config.avain_days_off,
                 config.avain_days_off_binding}:
             self.days_off = config.avain_statutory_days_off(self.binding)
+
+    @classmethod
+    def get_child_hetu(cls, agreements, name):
+        """The HETU of the cared person, masked for users other than the
+        carer's own-worker and HB administrators"""
+        pool = Pool()
+        Party = pool.get('party.party')
+        user = hetu_restricted()
+        result = {}
+        with without_check_access():
+            for agreement in agreements:
+                child = Party(agreement.child.id)
+                code = child.hb_hetu
+                if code and user is not None and (
+                        not agreement.carer.hb_own_worker
+                        or agreement.carer.hb_own_worker.id != user):
+                    code = HETU_MASK
+                result[agreement.id] = code
+        return result
+
+    @classmethod
+    def set_child_hetu(cls, agreements, name, value):
+        pool = Pool()
+        Party = pool.get('party.party')
+        if value == HETU_MASK:
+            return
+        children = list({a.child for a in agreements})
+        with without_check_access():
+            Party.write(Party.browse(children), {
+                    'hb_hetu': compact_hetu(value) if value else None,
+                    })
 
     def get_rec_name(self, name):
         return '%s / %s (%s)' % (
@@ -457,6 +503,22 @@ class BudgetLine(metaclass=PoolMeta):
             if line.category == self.category:
                 return line.avain_monthly_amount or ZERO
         return ZERO
+
+    @classmethod
+    def get_month_left(cls, lines, name):
+        """What is left of the monthly limit this month, and of the
+        available amount (None without a monthly limit)"""
+        pool = Pool()
+        Date = pool.get('ir.date')
+        result = super().get_month_left(lines, name)
+        today = Date.today()
+        for line in lines:
+            limit = line.get_avain_monthly_limit()
+            if limit is None:
+                continue
+            left = max(limit - cls.avain_month_usage(line.id, today), ZERO)
+            result[line.id] = max(min(left, line.available), ZERO)
+        return result
 
     @classmethod
     def avain_month_usage(cls, line_id, date):

@@ -136,6 +136,10 @@ def load_master_data(config):
     for code, name, name_en in CUSTOMER_GROUPS:
         if code not in existing:
             group = CustomerGroup(code=code, name=name)
+            # AVAIN is one narrow service by design: the 2018 criteria
+            # guide its assessment, they are no gate
+            if code == 'avain':
+                group.criteria_mode = 'guidance'
             group.save()
             _translate(config, group, name=name_en)
 
@@ -641,7 +645,9 @@ def agreed_plan(client, start, end, services):
                                         ('code', '=', code)])[0].id,
                                 'quantity': Decimal(quantity),
                                 'unit_cost': Decimal(cost),
-                                } for code, quantity, cost in services])],
+                                'avain_days_off': bool(days_off),
+                                } for code, quantity, cost, *days_off
+                            in services])],
                 'checklist': [('create', [{
                                 'criterion': criterion, 'answer': 'yes',
                                 'note': "Arvioitu asiakkaan kanssa.",
@@ -690,7 +696,7 @@ def load_clients():
         binding = index % 3 == 1
         days_off = 3 if binding else 2
         plan = agreed_plan(carer, start, end,
-            [('family-home-help', '%d.00' % days_off, '100.00')])
+            [('family-home-help', '%d.00' % days_off, '100.00', True)])
         agreement, = Agreement.create([{
                     'carer': carer.id,
                     'child': child.id,
@@ -698,6 +704,7 @@ def load_clients():
                     'days_off': days_off,
                     'valid_from': start,
                     'notes': "Lapsi %s." % child_birth.year,
+                    'care_plan_reference': 'HPS-%04d' % (index + 1),
                     }])
         if index >= AVAIN_CONVERTED:
             continue

@@ -24,3 +24,5 @@ class ComparisonError(ValidationError):
 
 class MonthlyLimitError(BudgetInsufficientError):
     "A charge above the month's value when unused value does not carry over"
+    # the code of the refusal of a charge (hb_voucher keeps the message)
+    charge_code = 'monthly_limit'

@@ -117,10 +117,11 @@ def forecast(allocated, reserved, spent, start_date, end_date, today):
         return ZERO, None, available
     if available <= 0:
         return rate, current, ZERO
+    # (compared in days before making a date: a huge budget used at a
+    # tiny pace would run out after the year 9999)
     days = int(available / rate)
-    exhaustion = current + dt.timedelta(days=days)
-    if exhaustion <= end_date:
-        return rate, exhaustion, ZERO
+    if days <= remaining:
+        return rate, current + dt.timedelta(days=days), ZERO
     return rate, None, max(available - rate * remaining, ZERO)
 
 
@@ -477,6 +478,11 @@ class BudgetLine(AccessLogMixin, ModelSQL, ModelView):
             help="The available amount is below the warning percentage "
             "of the settings."),
         'get_low_balance')
+    month_left = fields.Function(Monetary(
+            "Left This Month", currency='currency', digits='currency',
+            help="What can still be used in the current calendar month, "
+            "when the line has a monthly limit."),
+        'get_month_left')
 
     @classmethod
     def __setup__(cls):
@@ -546,6 +552,13 @@ class BudgetLine(AccessLogMixin, ModelSQL, ModelView):
             for name in names:
                 result[name][line.id] = values[name]
         return result
+
+    @classmethod
+    def get_month_left(cls, lines, name):
+        """Return what is left this month per line id: None when the line
+        has no monthly limit (a module with monthly limits overrides
+        this)"""
+        return {line.id: None for line in lines}
 
     def get_low_balance(self, name):
         pool = Pool()

@@ -601,7 +601,8 @@ class Decision(
             raise DecisionError(gettext(
                     'hb_budget.msg_decision_plan_not_agreed',
                     decision=self.rec_name))
-        if not self.plan.eligible:
+        # (a gate unless the client's groups take the criteria as guidance)
+        if not self.plan.criteria_met():
             raise DecisionError(gettext(
                     'hb_budget.msg_decision_plan_not_eligible',
                     decision=self.rec_name, plan=self.plan.rec_name))

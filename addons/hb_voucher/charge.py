@@ -628,6 +628,11 @@ class Charge(AccessLogMixin, Workflow, ModelSQL, ModelView):
                 if amount:
                     method(line, amount, origin=str(self), date=date)
         except BudgetInsufficientError as exception:
+            # a limit with its own refusal (the AVAIN monthly limit) keeps
+            # its message; otherwise the generic one
+            code = getattr(exception, 'charge_code', None)
+            if code:
+                raise ChargeError(code, exception.message) from exception
             raise error('insufficient_funds') from exception
         except (BudgetStateError, BudgetPeriodError) as exception:
             raise error('no_active_budget') from exception

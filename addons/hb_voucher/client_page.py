@@ -221,7 +221,7 @@ def _budgets(pool, client):
     lines = {line['id']: line for line in Line.read(
             [i for b in budgets for i in b['lines']],
             ['category.rec_name', 'amount', 'spent', 'reserved',
-                'available', 'low_balance'])}
+                'available', 'low_balance', 'month_left'])}
     for budget in budgets:
         budget['lines'] = [lines[i] for i in budget['lines']]
         budget['low_balance'] = any(

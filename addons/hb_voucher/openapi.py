@@ -17,7 +17,7 @@ ERROR_CODES = [
     'already_refunded', 'not_found', 'unauthorized', 'unavailable',
     'idempotency_key_reused', 'forbidden_origin', 'method_not_allowed',
     'too_large', 'internal_error',
-    'too_many_codes', 'refused',
+    'too_many_codes', 'refused', 'monthly_limit',
     ]
 
 
