@@ -137,8 +137,9 @@ class ClientRequest(Workflow, ModelSQL, ModelView):
     answer = fields.Text(
         "Answer", size=MAX_TEXT, states=_states,
         help="The answer to the client; required when refusing.")
-    history = fields.Function(fields.One2Many(
-            'hb.client.request', None, "Earlier Requests",
+    history = fields.Function(fields.Many2Many(
+            'hb.client.request', None, None, "Earlier Requests",
+            readonly=True,
             help="The client's other requests, newest first."),
         'get_history')
 
