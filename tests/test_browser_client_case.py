@@ -67,9 +67,11 @@ class ClientCaseBrowserTestCase(unittest.TestCase):
     def setUpClass(cls):
         drop_db()
         activate_module(['hb_voucher'])
-        with Transaction().start(DB_NAME, 1) as transaction:
-            cls.ids = create_world()
-            transaction.commit()
+        from trytond.modules.hb_voucher.tests.tools import (
+            run_in_transaction,
+        )
+        # retried as Tryton's request handlers do when it needs locks
+        cls.ids = run_in_transaction(create_world)
         cls.server = TrytondServer(DB_NAME)
         cls.driver = chromium_driver()
 
