@@ -5,6 +5,7 @@
 # application when the module is imported.
 from . import (
     api,  # noqa: F401
+    client_case,  # noqa: F401
     client_page,  # noqa: F401
     portal_pages,  # noqa: F401
 )

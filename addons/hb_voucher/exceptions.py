@@ -23,3 +23,7 @@ class ChargeModificationError(AccessError):
 
 class BillingError(UserError):
     "Vendor bills cannot be made (settings missing)"
+
+
+class ClientRequestError(UserError):
+    "A client's request (client_request.py) cannot be made or handled"
