@@ -23,3 +23,13 @@ class ChargeModificationError(AccessError):
 
 class BillingError(UserError):
     "Vendor bills cannot be made (settings missing)"
+
+
+class ClaimError(UserError):
+    """A standing authorisation or a claim refused, with a stable
+    machine-readable code (the HTTP status of each code is api.py's
+    STATUSES); nothing of the refused operation is written"""
+
+    def __init__(self, code, message, description=''):
+        super().__init__(message, description)
+        self.code = code
