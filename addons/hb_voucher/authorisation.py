@@ -8,6 +8,7 @@ import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
 
+from sql.aggregate import Sum
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Workflow, fields
 from trytond.modules.currency.fields import Monetary
@@ -215,20 +216,21 @@ class Authorisation(Workflow, ModelSQL, ModelView):
             category = category.parent
         return None
 
-    def claimed_in_month(self, date, exclude=None):
-        "The amount of the claims counting against the cap in date's month"
+    def claimed_in_month(self, date):
+        """The amount of the claims counting against the cap in date's
+        month (one SUM: a CSV upload claims many rows of a month)"""
         pool = Pool()
         Claim = pool.get('hb.claim')
+        table = Claim.__table__()
+        cursor = Transaction().connection.cursor()
         start = month_start(date)
-        domain = [
-            ('authorisation', '=', self.id),
-            ('date', '>=', start),
-            ('date', '<', next_month(start)),
-            ('state', 'in', OPEN_CLAIM_STATES),
-            ]
-        if exclude:
-            domain.append(('id', '!=', int(exclude)))
-        return sum((c.amount for c in Claim.search(domain)), ZERO)
+        cursor.execute(*table.select(Sum(table.amount),
+                where=(table.authorisation == self.id)
+                & (table.date >= start) & (table.date < next_month(start))
+                & table.state.in_(list(OPEN_CLAIM_STATES))))
+        amount, = cursor.fetchone()
+        # SQLite returns the sum of a Numeric column as float
+        return Decimal(str(amount or 0)).quantize(ZERO)
 
     @classmethod
     def get_authorised(cls, authorisations, name):

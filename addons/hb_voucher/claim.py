@@ -103,6 +103,14 @@ def expand_schedule(start, end, weekdays):
     return dates
 
 
+class AccessLog(metaclass=PoolMeta):
+    __name__ = 'hb.access.log'
+
+    @classmethod
+    def _logged_models(cls):
+        return super()._logged_models() + ['hb.authorisation', 'hb.claim']
+
+
 class Configuration(metaclass=PoolMeta):
     __name__ = 'hb.configuration'
 
@@ -546,7 +554,11 @@ class Claim(Workflow, ModelSQL, ModelView):
     @classmethod
     @Workflow.transition('disputed')
     def _dispute(cls, claims):
-        cls.save(claims)
+        for claim in claims:
+            # (set here: the transition then writes nothing more)
+            claim.state = 'disputed'
+        with without_check_access():
+            cls.save(claims)
 
     # Capture and resolution
 
@@ -588,16 +600,22 @@ class Claim(Workflow, ModelSQL, ModelView):
         return charge
 
     @classmethod
-    def _capture_claims(cls, claims, state='captured'):
+    def _capture_claims(cls, claims, state):
+        """Capture the claims through their charges and set their state
+        (here, saved without the access check: the transition then
+        writes nothing more, and a button of the own-worker may write the
+        claim only through these methods)"""
         for claim in claims:
             cls._lock_budget_line(claim.budget_line)
             claim.charge = claim._make_charge(claim.amount)
-        cls.save(claims)
+            claim.state = state
+        with without_check_access():
+            cls.save(claims)
 
     @classmethod
     @Workflow.transition('captured')
     def _capture(cls, claims):
-        cls._capture_claims(claims)
+        cls._capture_claims(claims, 'captured')
 
     def _resolved(self):
         pool = Pool()
@@ -613,7 +631,7 @@ class Claim(Workflow, ModelSQL, ModelView):
         "Accept the disputed claims: they are captured at once"
         for claim in claims:
             claim._resolved()
-        cls._capture_claims(claims)
+        cls._capture_claims(claims, 'captured')
 
     @classmethod
     @ModelView.button
@@ -635,7 +653,7 @@ class Claim(Workflow, ModelSQL, ModelView):
                 claim.amount - amount, str(claim))
             claim.amount = amount
             claim._resolved()
-        cls._capture_claims(claims)
+        cls._capture_claims(claims, 'reduced')
 
     @classmethod
     @ModelView.button
@@ -650,7 +668,9 @@ class Claim(Workflow, ModelSQL, ModelView):
             cls._update_line('release', claim.budget_line, claim.amount,
                 str(claim))
             claim._resolved()
-        cls.save(claims)
+            claim.state = 'rejected'
+        with without_check_access():
+            cls.save(claims)
 
     @classmethod
     def capture_claims(cls, date=None):
