@@ -5,7 +5,10 @@
 # application when the module is imported.
 from . import (
     api,  # noqa: F401
+    api_claims,  # noqa: F401
     client_case,  # noqa: F401
+    client_claims,  # noqa: F401
     client_page,  # noqa: F401
+    portal_claims,  # noqa: F401
     portal_pages,  # noqa: F401
 )

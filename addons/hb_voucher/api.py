@@ -42,7 +42,7 @@ from trytond.wsgi import app
 from trytond.modules.hb_marketplace import portal
 from trytond.modules.hb_marketplace.tools import ID_CONVERTER, MAX_ID
 
-from .exceptions import ChargeError
+from .exceptions import ChargeError, ClaimError
 from .openapi import BASE, document
 
 LANGUAGES = ('fi', 'sv', 'en')
@@ -76,6 +76,9 @@ STATUSES = {
     'too_many_attempts': HTTPStatus.CONFLICT,
     'idempotency_key_reused': HTTPStatus.UNPROCESSABLE_ENTITY,
     'too_many_codes': HTTPStatus.TOO_MANY_REQUESTS,
+    # claims (issue 14)
+    'unknown_authorisation': HTTPStatus.NOT_FOUND,
+    'duplicate': HTTPStatus.CONFLICT,
     }
 # Not from ir.message: the database is what is missing
 UNAVAILABLE = {
@@ -195,7 +198,7 @@ def api(func):
                 try:
                     data, status = func(
                         request, pool, provider, *args, **kwargs)
-                except ChargeError as exception:
+                except (ChargeError, ClaimError) as exception:
                     transaction.rollback()
                     return json_error(exception.code, exception.message,
                         error_status(exception))

@@ -302,11 +302,15 @@ def _home(request, pool, login, language, error=None, message=None,
         [(client.id, client.id)])
     AccessLog.log_web('client_page', login.person, 'hb.budget',
         [(b.id, client.id) for b in budgets])
+    from .client_claims import client_claims
+    claims = client_claims(pool, client)
+    AccessLog.log_web('client_page', login.person, 'hb.claim',
+        [(c.id, client.id) for c in claims])
     return render(request, 'client_home.html', language, status=status,
         private=True, csrf_token=login.csrf_token, login=login,
         client=client, budgets=budgets, pending=pending,
         transactions=transactions, page=min(page, pages), pages=pages,
-        services=services, ratings=ratings,
+        services=services, ratings=ratings, claims=claims,
         categories=Category.search([], order=[('name', 'ASC')]),
         error=error, message=message, form=form or {}, t=_(language))
 
@@ -321,6 +325,7 @@ def client_home(request, pool, login, language):
         'refused': 'msg_client_charge_refused',
         'rated': 'msg_client_rated',
         'gap': 'msg_client_gap_reported',
+        'disputed': 'msg_client_claim_disputed',
         }.get(request.args.get('done'))
     page = portal.page_number(request.args.get('page'))
     if page is None:

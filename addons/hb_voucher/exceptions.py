@@ -27,3 +27,13 @@ class BillingError(UserError):
 
 class ClientRequestError(UserError):
     "A client's request (client_request.py) cannot be made or handled"
+
+
+class ClaimError(UserError):
+    """A standing authorisation or a claim refused, with a stable
+    machine-readable code (the HTTP status of each code is api.py's
+    STATUSES); nothing of the refused operation is written"""
+
+    def __init__(self, code, message, description=''):
+        super().__init__(message, description)
+        self.code = code

@@ -20,6 +20,8 @@ class Cron(metaclass=PoolMeta):
                     "Make Vendor Bills of Personal Budget Charges"),
                 ('hb.payment.run|pay_vendor_bills',
                     "Pay Personal Budget Vendor Bills by SEPA"),
+                ('hb.claim|capture_claims',
+                    "Capture Personal Budget Claims"),
                 ])
 
 
@@ -29,4 +31,5 @@ class Rule(metaclass=PoolMeta):
     @classmethod
     def _hb_user_rule_models(cls):
         # own-workers see the charges of their own clients
-        return super()._hb_user_rule_models() | {'hb.charge'}
+        return super()._hb_user_rule_models() | {
+            'hb.charge', 'hb.authorisation', 'hb.claim'}

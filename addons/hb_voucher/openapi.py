@@ -18,6 +18,11 @@ ERROR_CODES = [
     'idempotency_key_reused', 'forbidden_origin', 'method_not_allowed',
     'too_large', 'internal_error',
     'too_many_codes', 'refused', 'monthly_limit',
+    # claims (issue 14)
+    'invalid_price', 'unknown_authorisation', 'authorisation_not_active',
+    'future_date', 'before_period', 'too_far_back', 'outside_authorisation',
+    'service_not_authorised', 'price_above_contract', 'price_above_cap',
+    'over_monthly_cap', 'over_budget', 'duplicate',
     ]
 
 
@@ -261,6 +266,100 @@ DOCUMENT = {
                     },
                 },
             },
+        },
+    }
+
+
+def _claim(description):
+    return {
+        'description': description,
+        'content': {'application/json': {
+                'schema': {'$ref': '#/components/schemas/Claim'}}},
+        }
+
+
+# Claims of services delivered under a standing authorisation (issue 14)
+DOCUMENT['paths']['/claims'] = {
+    'post': {
+        'operationId': 'submitClaim',
+        'summary': "Claim a service delivered under a standing "
+        "authorisation: its amount is reserved at once and captured when "
+        "the client's dispute window closes",
+        'requestBody': {
+            'required': True,
+            'content': {'application/json': {'schema': {
+                        '$ref': '#/components/schemas/ClaimRequest'}}},
+            },
+        'responses': {
+            '201': _claim("The claim was made (pending)"),
+            '200': _claim("The claim of the same idempotency key and the "
+                "same request (nothing claimed again)"),
+            '400': _error("Refused; nothing was reserved (the code tells "
+                "why: outside the authorisation, over its monthly cap or "
+                "the budget, before the period or too far back, a price "
+                "above the contract's)"),
+            '401': _error("Missing, unknown or revoked key"),
+            '404': _error("No such active authorisation of the provider "
+                "(unknown_authorisation)"),
+            '409': _error("A likely duplicate (duplicate): send it again "
+                "with confirm_duplicate true if intended"),
+            '422': _error("The idempotency key was already used with "
+                "another request (idempotency_key_reused)"),
+            },
+        },
+    }
+DOCUMENT['paths']['/claims/{claim_id}'] = {
+    'get': {
+        'operationId': 'getClaim',
+        'summary': "Read a claim (its state and outcome)",
+        'parameters': [{
+                'name': 'claim_id', 'in': 'path', 'required': True,
+                'schema': ID,
+                }],
+        'responses': {
+            '200': _claim("The claim"),
+            '401': _error("Missing, unknown or revoked key"),
+            '404': _error("No such claim of the provider"),
+            },
+        },
+    }
+DOCUMENT['components']['schemas']['ClaimRequest'] = {
+    'type': 'object',
+    'required': ['authorisation', 'service', 'date', 'quantity',
+        'idempotency_key'],
+    'properties': {
+        'authorisation': dict(ID, description="Standing authorisation id"),
+        'service': dict(ID, description="Catalogue service id"),
+        'date': {'type': 'string', 'format': 'date',
+            'description': "The service date"},
+        'quantity': {'type': 'number', 'exclusiveMinimum': True,
+            'minimum': 0, 'multipleOf': 0.01},
+        'unit_price': {'type': 'string', 'example': '35.00',
+            'description': "At most the contract price (default)"},
+        'idempotency_key': {'type': 'string', 'minLength': 1,
+            'maxLength': 255},
+        'confirm_duplicate': {'type': 'boolean', 'default': False},
+        },
+    }
+DOCUMENT['components']['schemas']['Claim'] = {
+    'type': 'object',
+    'properties': {
+        'id': {'type': 'integer'},
+        'authorisation': {'type': 'integer'},
+        'state': {'type': 'string', 'enum': [
+                'pending', 'disputed', 'captured', 'reduced', 'rejected']},
+        'date': {'type': 'string', 'format': 'date'},
+        'service': {'type': 'integer'},
+        'quantity': {'type': 'string'},
+        'unit_price': {'type': 'string'},
+        'claimed_amount': {'type': 'string'},
+        'amount': {'type': 'string'},
+        'currency': {'type': 'string'},
+        'dispute_end': {'type': 'string', 'format': 'date'},
+        'idempotency_key': {'type': 'string', 'nullable': True},
+        'charge': {'type': 'integer', 'nullable': True,
+            'description': "The captured charge billed for the claim"},
+        'resolution_reason': {'type': 'string', 'nullable': True},
         },
     }
 
