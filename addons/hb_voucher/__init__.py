@@ -7,4 +7,5 @@ from . import (
     api,  # noqa: F401
     client_page,  # noqa: F401
     portal_pages,  # noqa: F401
+    self_billing_pages,  # noqa: F401
 )

@@ -181,8 +181,14 @@ class PaymentRun(ModelSQL, ModelView):
             and not any(p.state != 'failed' for p in line.payments)
             and (line.debit - line.credit > 0
                 or not line.maturity_date or line.maturity_date <= date)]
-        lines.sort(key=lambda line: (line.party.id, line.id))
         payments, skips = [], []
+        # The bills the provider objected to wait for finance's clearance
+        held = [line for line in lines if cls._payment_held(line)]
+        for line in held:
+            skips.append(Skip(party=line.party,
+                    amount=line.credit - line.debit, reason='objection'))
+        lines = [line for line in lines if line not in held]
+        lines.sort(key=lambda line: (line.party.id, line.id))
         for party, party_lines in groupby(
                 lines, key=lambda line: line.party):
             party_lines = list(party_lines)
@@ -230,6 +236,15 @@ class PaymentRun(ModelSQL, ModelView):
                             (p.amount for p in payments), ZERO),
                         skipped=skips)])
         return group
+
+    @classmethod
+    def _payment_held(cls, line):
+        """Tell if the payment of line is held (its bill has an open
+        objection of the provider)"""
+        pool = Pool()
+        Invoice = pool.get('account.invoice')
+        origin = line.move.origin
+        return isinstance(origin, Invoice) and bool(origin.hb_payment_held)
 
     @classmethod
     def _hb_payable_lines(cls, company):
@@ -326,6 +341,7 @@ class PaymentRunSkip(ModelSQL, ModelView):
             ('owed', "Provider Owes Money Back"),
             ('no_account', "No Verified Bank Account"),
             ('no_bank', "Bank Account Without Bank"),
+            ('objection', "Objection to the Self-Billed Invoice"),
             ], "Reason", required=True, readonly=True)
     reason_string = reason.translated('reason')
 
