@@ -202,6 +202,9 @@ class PaymentRun(ModelSQL, ModelView):
                 reason = 'no_account'
             elif balance > 0 and not number.account.bank:
                 reason = 'no_bank'
+            elif 0 < balance < (config.hb_minimum_payout or 0):
+                # carried forward: the lines stay open for the next run
+                reason = 'below_minimum'
             if reason:
                 skips.append(Skip(party=party, amount=balance, reason=reason))
             if (len(party_lines) > 1
@@ -342,6 +345,7 @@ class PaymentRunSkip(ModelSQL, ModelView):
             ('no_account', "No Verified Bank Account"),
             ('no_bank', "Bank Account Without Bank"),
             ('objection', "Objection to the Self-Billed Invoice"),
+            ('below_minimum', "Below the Minimum Payout"),
             ], "Reason", required=True, readonly=True)
     reason_string = reason.translated('reason')
 

@@ -45,6 +45,15 @@ class Configuration(metaclass=PoolMeta):
         help="Days after the bill's date during which the provider may "
         "object to a self-billed invoice.")
 
+    hb_minimum_payout = fields.Numeric(
+        "Minimum Payout", digits=(16, 2),
+        domain=['OR',
+            ('hb_minimum_payout', '=', None),
+            ('hb_minimum_payout', '>=', 0),
+            ],
+        help="A provider owed less is not paid by the run: the amount is "
+        "carried forward to the next run. Empty: no minimum.")
+
     @classmethod
     def default_hb_self_billing_objection_days(cls):
         return 14

@@ -231,6 +231,10 @@ class VATPurchase(ModelSQL, ModelView):
         # SQLite sums the amounts as floats
         result = super().read(ids, fields_names)
         for row in result:
+            # PostgreSQL's EXTRACT gives numbers, SQLite's integers
+            for name in ['year', 'month']:
+                if row.get(name) is not None:
+                    row[name] = int(row[name])
             for name in ['base', 'tax_amount', 'total']:
                 if row.get(name) is not None:
                     row[name] = Decimal(str(row[name])).quantize(

@@ -11,9 +11,19 @@ from decimal import Decimal
 from trytond.exceptions import UserError
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
-from trytond.tests.test_tryton import _DBTestCase, with_transaction
+from trytond.tests import test_tryton
+from trytond.tests.test_tryton import (
+    DB_NAME,
+    RouteTestCase,
+    _DBTestCase,
+    with_transaction,
+)
+from trytond.transaction import Transaction
+
+from trytond.modules.hb_marketplace.tests.tools import set_password
 
 from .finance_tools import accept_self_billing, require_self_billing
+from .test_portal import csrf_token
 from .tools import (
     create_budget,
     create_client,
@@ -21,6 +31,7 @@ from .tools import (
     create_wellbeing_area,
     last_code,
     provider_product,
+    run_in_transaction,
     setup_hb,
 )
 
@@ -156,3 +167,151 @@ class SelfBillingTestCase(_DBTestCase):
             self.assertFalse(bill.hb_may_object(
                     bill.invoice_date + dt.timedelta(days=4)))
             self.assertTrue(bill.hb_may_object(Date.today()))
+
+
+    @with_transaction()
+    def test_minimum_payout_carried_forward(self):
+        """A provider owed less than the minimum is skipped (below the
+        minimum) and paid by a later run once its bills reach it"""
+        pool = Pool()
+        PaymentRun = pool.get('hb.payment.run')
+        Configuration = pool.get('hb.configuration')
+        with set_company(create_wellbeing_area()):
+            a, b = self.setup()
+            config = Configuration(1)
+            config.hb_minimum_payout = Decimal('50.00')
+            config.save()
+            for application in [a, b]:
+                accept_self_billing(application)
+            self.charge(a)
+            self.charge(b, 2)
+            self.bill()
+            group = PaymentRun.pay_vendor_bills()
+            self.assertEqual({p.party: p.amount for p in group.payments},
+                {b.party: Decimal('70.00')})
+            run, = PaymentRun.search([])
+            skip, = run.skipped
+            self.assertEqual((skip.party, skip.reason, skip.amount),
+                (a.party, 'below_minimum', Decimal('35.00')))
+            self.charge(a)
+            self.bill()
+            group = PaymentRun.pay_vendor_bills()
+            self.assertEqual(sum(p.amount for p in group.payments),
+                Decimal('70.00'))
+            self.assertEqual({p.party for p in group.payments}, {a.party})
+
+
+class SelfBillingPortalTestCase(RouteTestCase):
+    "Test the provider's self-billing pages"
+    module = 'hb_voucher'
+    password = 'Provider-SB-secret-1'
+
+    @classmethod
+    def setUpClass(cls):
+        super(test_tryton.RouteTestCase, cls).setUpClass()
+        run_in_transaction(cls.setUpDatabase)
+
+    @classmethod
+    def setUpDatabase(cls):
+        pool = Pool()
+        Configuration = pool.get('hb.configuration')
+        with set_company(create_wellbeing_area()):
+            data = setup_hb()
+            config = Configuration(1)
+            config.hb_invoice_post = True
+            config.save()
+            require_self_billing('2026-1')
+            application = create_provider_with_service(data)
+            set_password(application.web_user, cls.password)
+            client = create_client(data, MOBILE)
+            create_budget(data, client, Decimal('500.00'))
+            Charge = pool.get('hb.charge')
+            charge, _ = Charge.request(application.party, MOBILE, [
+                    (provider_product(application).id, 2)], 'portal-sb')
+            Charge.confirm(charge, last_code(MOBILE))
+            cls.party = application.party.id
+
+    def url(self, path):
+        return '/%s/hb/%s' % (DB_NAME, path)
+
+    def in_transaction(self, func):
+        def run():
+            pool = Pool()
+            Company = pool.get('company.company')
+            company, = Company.search([], limit=1)
+            with Transaction().set_context(company=company.id):
+                return func(pool)
+        return run_in_transaction(run, user=0)
+
+    def bill(self, pool):
+        Date = pool.get('ir.date')
+        Billing = pool.get('hb.billing')
+        return [b.id for b in Billing.bill_providers(end_date=Date.today())]
+
+    def test_accept_bill_and_object(self):
+        """The provider accepts the agreement (POST with the CSRF token),
+        sees its self-billed bill, downloads it and objects to it"""
+        client = self.client()
+        page = client.get(self.url('provider/login'))
+        response = client.post(self.url('provider/login'), data={
+                'email': 'palvelu0@example.com', 'password': self.password,
+                'csrf_token': csrf_token(page)})
+        self.assertEqual(response.status_code, 302)
+        self.assertEqual(self.in_transaction(self.bill), [])
+
+        page = client.get(self.url('provider/self-billing'),
+            query_string={'lang': 'en'})
+        self.assertEqual(page.status_code, 200)
+        html = page.get_data(as_text=True)
+        self.assertIn('version 2026-1', html)
+        self.assertIn('not accepted', html)
+        response = client.post(self.url('provider/self-billing'),
+            data={'lang': 'en'})
+        self.assertEqual(response.status_code, 403)
+        response = client.post(self.url('provider/self-billing'),
+            data={'lang': 'en', 'csrf_token': csrf_token(page)})
+        self.assertEqual(response.status_code, 302)
+        html = client.get(self.url('provider/self-billing'),
+            query_string={'lang': 'en'}).get_data(as_text=True)
+        self.assertIn('accepted', html)
+        self.assertNotIn('not accepted', html)
+
+        bill_id, = self.in_transaction(self.bill)
+        html = client.get(self.url('provider/bills'),
+            query_string={'lang': 'en'}).get_data(as_text=True)
+        self.assertIn('Self-billing', html)
+        page = client.get(self.url('provider/bills/%d' % bill_id),
+            query_string={'lang': 'en'})
+        self.assertEqual(page.status_code, 200)
+        html = page.get_data(as_text=True)
+        self.assertIn('Self-billing', html)
+        self.assertIn('Object to the bill', html)
+        document = client.get(
+            self.url('provider/bills/%d/document' % bill_id))
+        self.assertEqual(document.status_code, 200)
+        self.assertTrue(document.get_data())
+        self.assertIn('attachment', document.headers['Content-Disposition'])
+
+        response = client.post(
+            self.url('provider/bills/%d/object' % bill_id),
+            data={'lang': 'en', 'csrf_token': csrf_token(page), 'text': ''})
+        self.assertEqual(response.status_code, 400)
+        response = client.post(
+            self.url('provider/bills/%d/object' % bill_id),
+            data={'lang': 'en', 'csrf_token': csrf_token(page),
+                'text': 'Kaksi tuntia, ei kolmea.'})
+        self.assertEqual(response.status_code, 302)
+
+        def held(pool):
+            Invoice = pool.get('account.invoice')
+            return Invoice(bill_id).hb_payment_held
+        self.assertTrue(self.in_transaction(held))
+        html = client.get(self.url('provider/bills/%d' % bill_id),
+            query_string={'lang': 'en'}).get_data(as_text=True)
+        self.assertIn('Kaksi tuntia, ei kolmea.', html)
+        self.assertNotIn('Object to the bill', html)
+        # another provider's bill (or none) is not found
+        self.assertEqual(client.get(
+                self.url('provider/bills/%d' % (bill_id + 1000))).status_code,
+            404)
+
