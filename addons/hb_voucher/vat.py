@@ -189,7 +189,7 @@ class VATPurchase(ModelSQL, ModelView):
         super().__setup__()
         cls._order = [
             ('year', 'DESC'), ('month', 'DESC'), ('provider', 'ASC'),
-            ('tax', 'ASC'),
+            ('tax', 'ASC'), ('id', 'ASC'),
             ]
 
     @classmethod
