@@ -17,6 +17,8 @@ from unittest.mock import patch
 from dateutil.relativedelta import relativedelta
 from trytond.transaction import Transaction
 
+from .demo_finance import load_finance
+
 # proteus, the client library, is needed only to load the demo (not by the
 # module at run time): load() imports it
 Model = Wizard = None
@@ -171,7 +173,7 @@ def load(config):
     for part in [load_accounting, load_users, load_pilot_settings,
             load_legal_bases, load_providers, load_portal_passwords,
             load_clients,
-            load_comparison, load_charges, load_billing,
+            load_comparison, load_charges, load_finance, load_billing,
             load_ratings_and_gaps]:
         run(config, company, part)
     # What each role finds waiting for it, and no first-login wizard

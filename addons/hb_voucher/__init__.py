@@ -11,4 +11,5 @@ from . import (
     client_page,  # noqa: F401
     portal_claims,  # noqa: F401
     portal_pages,  # noqa: F401
+    self_billing_pages,  # noqa: F401
 )

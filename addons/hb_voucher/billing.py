@@ -82,6 +82,9 @@ class Billing(Model):
             + cls._billable_domain(start_date, end_date), order=[])
         charges.sort(key=lambda c: (
                 c.company.id, c.provider.id, c.date, c.id))
+        # Providers whose charges may not be billed yet (e.g. without an
+        # accepted self-billing agreement) are held and listed
+        charges = cls._hold_charges(charges, date)
         if not charges:
             return []
         invoices = cls._bill(charges, start_date, end_date, date)
@@ -90,6 +93,26 @@ class Billing(Model):
         if post:
             cls.post_bills(invoices)
         return Invoice.browse(invoices)
+
+    @classmethod
+    def _hold_charges(cls, charges, date):
+        "Return the charges that may be billed on date (all by default)"
+        return charges
+
+    @classmethod
+    def _bill_line_taxes(cls, provider, product, date):
+        "Return the taxes of the bill line of product on date (none)"
+        return []
+
+    @classmethod
+    def _untaxed_unit_price(cls, unit_price, taxes, date):
+        "Return the unit price without the taxes included in it"
+        return unit_price
+
+    @classmethod
+    def _include_taxes(cls, invoices, groups):
+        "Adjust the taxes of the saved bills to the charges' sums"
+        pass
 
     @classmethod
     def post_bills(cls, invoices, size=100):
@@ -138,6 +161,7 @@ class Billing(Model):
             invoices.append(invoice)
             groups.append(lines)
         Invoice.save(invoices)
+        cls._include_taxes(invoices, groups)
 
         charge_args, line_args = [], []
         for invoice, charge_lines in zip(invoices, groups):
@@ -196,12 +220,16 @@ class Billing(Model):
             # services have none of (the service is in the description)
             product = members[0].product
             quantity = sum((m.quantity for m in members), Decimal(0))
+            # The catalogue price includes the VAT of the service
+            taxes = cls._bill_line_taxes(provider, product, service_date)
             # The client's identity (HETU, name) stays out of the bill
             line = InvoiceLine(
                 invoice=invoice, company=company, type='line',
                 currency=company.currency,
                 account=config.hb_clearing_account,
-                quantity=float(quantity), unit_price=unit_price,
+                quantity=float(quantity), taxes=taxes,
+                unit_price=cls._untaxed_unit_price(
+                    unit_price, taxes, service_date),
                 description='%s %s' % (
                     service_date.isoformat(), product.rec_name))
             lines.append(line)

@@ -181,8 +181,14 @@ class PaymentRun(ModelSQL, ModelView):
             and not any(p.state != 'failed' for p in line.payments)
             and (line.debit - line.credit > 0
                 or not line.maturity_date or line.maturity_date <= date)]
-        lines.sort(key=lambda line: (line.party.id, line.id))
         payments, skips = [], []
+        # The bills the provider objected to wait for finance's clearance
+        held = [line for line in lines if cls._payment_held(line)]
+        for line in held:
+            skips.append(Skip(party=line.party,
+                    amount=line.credit - line.debit, reason='objection'))
+        lines = [line for line in lines if line not in held]
+        lines.sort(key=lambda line: (line.party.id, line.id))
         for party, party_lines in groupby(
                 lines, key=lambda line: line.party):
             party_lines = list(party_lines)
@@ -196,6 +202,9 @@ class PaymentRun(ModelSQL, ModelView):
                 reason = 'no_account'
             elif balance > 0 and not number.account.bank:
                 reason = 'no_bank'
+            elif 0 < balance < (config.hb_minimum_payout or 0):
+                # carried forward: the lines stay open for the next run
+                reason = 'below_minimum'
             if reason:
                 skips.append(Skip(party=party, amount=balance, reason=reason))
             if (len(party_lines) > 1
@@ -230,6 +239,15 @@ class PaymentRun(ModelSQL, ModelView):
                             (p.amount for p in payments), ZERO),
                         skipped=skips)])
         return group
+
+    @classmethod
+    def _payment_held(cls, line):
+        """Tell if the payment of line is held (its bill has an open
+        objection of the provider)"""
+        pool = Pool()
+        Invoice = pool.get('account.invoice')
+        origin = line.move.origin
+        return isinstance(origin, Invoice) and bool(origin.hb_payment_held)
 
     @classmethod
     def _hb_payable_lines(cls, company):
@@ -326,6 +344,8 @@ class PaymentRunSkip(ModelSQL, ModelView):
             ('owed', "Provider Owes Money Back"),
             ('no_account', "No Verified Bank Account"),
             ('no_bank', "Bank Account Without Bank"),
+            ('objection', "Objection to the Self-Billed Invoice"),
+            ('below_minimum', "Below the Minimum Payout"),
             ], "Reason", required=True, readonly=True)
     reason_string = reason.translated('reason')
 
