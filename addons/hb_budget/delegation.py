@@ -122,7 +122,7 @@ class Delegation(DeactivableMixin, ModelSQL, ModelView):
         super().__setup__()
         t = cls.__table__()
         cls._sql_indexes.add(Index(t, (t.user, Index.Range())))
-        cls._order = [('user', 'ASC'), ('max_amount', 'DESC')]
+        cls._order = [('user', 'ASC'), ('max_amount', 'DESC'), ('id', 'ASC')]
 
     @classmethod
     def default_company(cls):

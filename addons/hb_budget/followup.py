@@ -23,6 +23,7 @@ from sql.operators import Equal
 from trytond.model import Exclude, Index, ModelSQL, ModelView, fields
 from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool, PoolMeta
+from trytond.pyson import Eval
 
 from .budget import forecast
 
@@ -111,7 +112,11 @@ class Notice(ModelSQL, ModelView):
         ondelete='CASCADE')
     client = fields.Many2One(
         'party.party', "Client", required=True, readonly=True,
-        ondelete='RESTRICT')
+        ondelete='RESTRICT',
+        context={
+            'company': Eval('company', -1),
+            },
+        depends={'company'})
     own_worker = fields.Many2One(
         'res.user', "Own-Worker", readonly=True, ondelete='SET NULL',
         help="The client's own-worker when the warning was recorded.")
