@@ -148,14 +148,23 @@ class ClientLogin(ModelSQL, ModelView):
         Party = pool.get('party.party')
         Representative = pool.get('hb.client.representative')
         with without_check_access():
+            # (a group that allows only strong identification excludes
+            # the client in the same query: a known and an unknown number
+            # run the same statements)
             clients = Party.search([
                     ('hb_client', '=', True),
                     ('hb_mobile', '=', mobile),
                     ('active', '=', True),
+                    ('hb_customer_groups', 'not where', [
+                            ('hb_sms_login', '=', False),
+                            ]),
                     ], limit=2)
             representatives = Representative.search([
                     ('mobile', '=', mobile),
                     ('client.active', '=', True),
+                    ('client.hb_customer_groups', 'not where', [
+                            ('hb_sms_login', '=', False),
+                            ]),
                     ['OR',
                         ('may_view_balance', '=', True),
                         ('may_confirm_charges', '=', True),
@@ -163,7 +172,7 @@ class ClientLogin(ModelSQL, ModelView):
                     ], limit=2)
         found = [(c, None) for c in clients] + [
             (r.client, r) for r in representatives]
-        if len(found) == 1 and cls.sms_login_allowed(found[0][0]):
+        if len(found) == 1:
             return found[0]
         return None
 
