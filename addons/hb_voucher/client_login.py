@@ -177,13 +177,6 @@ class ClientLogin(ModelSQL, ModelView):
         return None
 
     @classmethod
-    def sms_login_allowed(cls, client):
-        """Tell if the client (and their representatives) may log in with
-        a code by text message: not when one of the client's customer
-        groups allows only strong identification"""
-        return all(g.hb_sms_login for g in client.hb_customer_groups)
-
-    @classmethod
     def start_strong(cls, client, representative=None, name_id=None,
             session_index=None, loa=None):
         """Start the session of a person identified strongly (saml.py) as

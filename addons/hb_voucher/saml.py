@@ -685,35 +685,36 @@ def saml_acs(request, pool, language):
                 ticket=ticket), code=HTTPStatus.SEE_OTHER), private=True)
 
 
+def _logged_in(request, language, record, path, set_cookie):
+    """End record and answer with our own page going on to path, with the
+    session cookie set by set_cookie(response): the session cookie
+    (SameSite=Strict) is not sent with a redirect that a cross-site post
+    (the identity provider's) started"""
+    record.used()
+    response = render(request, 'client_saml_done.html', language,
+        private=True, next=portal.url_for(request, path, language),
+        t=_(language))
+    set_cookie(response)
+    response.delete_cookie(ATTEMPT_COOKIE, path=portal.base_path(request),
+        httponly=True, secure=request.is_secure, samesite='Lax')
+    return portal.secure(response, private=True)
+
+
 def _log_in(request, pool, language, record, client, representative):
     from .client_page import _set_cookie
     Login = pool.get('hb.client.login')
     login, key = Login.start_strong(client, representative,
         name_id=record.name_id, session_index=record.session_index,
         loa=record.loa)
-    record.used()
-    # A page of our own that goes on to the client page: the session
-    # cookie (SameSite=Strict) is not sent with a redirect that a
-    # cross-site post (the identity provider's) started
-    response = render(request, 'client_saml_done.html', language,
-        private=True, next=portal.url_for(request, 'client', language),
-        t=_(language))
-    _set_cookie(request, response, pool, key)
-    response.delete_cookie(ATTEMPT_COOKIE, path=portal.base_path(request),
-        httponly=True, secure=request.is_secure, samesite='Lax')
-    return portal.secure(response, private=True)
+    return _logged_in(request, language, record, 'client',
+        lambda response: _set_cookie(request, response, pool, key))
 
 
 def _provider_log_in(request, pool, language, record, user):
     key = user.new_session()
-    record.used()
-    response = render(request, 'client_saml_done.html', language,
-        private=True, next=portal.url_for(request, 'provider', language),
-        t=_(language))
-    portal.set_session_cookie(request, response, pool, key)
-    response.delete_cookie(ATTEMPT_COOKIE, path=portal.base_path(request),
-        httponly=True, secure=request.is_secure, samesite='Lax')
-    return portal.secure(response, private=True)
+    return _logged_in(request, language, record, 'provider',
+        lambda response: portal.set_session_cookie(
+            request, response, pool, key))
 
 
 @app.route('/<database_name>/hb/provider/saml/finish',
