@@ -15,15 +15,20 @@ any failure or error, or when no test ran.
 
 --jobs N (PostgreSQL only) runs the test modules in N processes at once,
 each on its own database (DB_NAME_1, ...), sharing the server and its
-template databases; the modules are dealt out by their last measured times
-(tests/test-weights.txt), the longest first. The modules in ALONE run
-after, one process: test_pg_restart restarts the shared server.
+template databases. The processes take the modules from one queue (a file
+under a lock), ordered by their last measured times (tests/test-weights.txt),
+the longest first: a process that is done takes the next module, so stale
+weights cost little. The modules in ALONE run after, one process:
+test_pg_restart restarts the shared server.
 """
 import argparse
+import fcntl
 import glob
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import unittest
@@ -105,16 +110,60 @@ def read_weights(path=WEIGHTS):
     return weights
 
 
-def deal(names, jobs, weights):
-    "Deal names out to jobs, the longest first to the least loaded"
-    shards = [[] for _ in range(jobs)]
-    loads = [0.0] * jobs
-    for name in sorted(names,
-            key=lambda n: (-weights.get(n, DEFAULT_WEIGHT), n)):
-        i = loads.index(min(loads))
-        shards[i].append(name)
-        loads[i] += weights.get(name, DEFAULT_WEIGHT)
-    return [s for s in shards if s]
+def by_weight(names, weights):
+    "names, the longest first (unknown ones as DEFAULT_WEIGHT)"
+    return sorted(names, key=lambda n: (-weights.get(n, DEFAULT_WEIGHT), n))
+
+
+def take(queue):
+    "Take the first name off the queue file (under a lock); None when empty"
+    with open(queue, 'r+') as file:
+        fcntl.flock(file, fcntl.LOCK_EX)
+        try:
+            names = file.read().split()
+            if not names:
+                return None
+            file.seek(0)
+            file.truncate()
+            file.write('\n'.join(names[1:]))
+            return names[0]
+        finally:
+            fcntl.flock(file, fcntl.LOCK_UN)
+
+
+class QueueSuite(unittest.TestSuite):
+    "The test modules of a queue, each loaded when it is taken"
+
+    _cleanup = False
+
+    def __init__(self, queue):
+        super().__init__()
+        self.queue = queue
+        self.taken = []
+
+    def __iter__(self):
+        loader = unittest.TestLoader()
+        while True:
+            name = take(self.queue)
+            if name is None:
+                return
+            self.taken.append(name)
+            print('[taken] %s' % name, file=sys.stderr, flush=True)
+            try:
+                tests = loader.loadTestsFromName(name)
+            except Exception as exception:
+                tests = unittest.FunctionTestCase(
+                    _raiser(exception), description='load %s' % name)
+            unit = UnitSuite([tests])
+            unit.name = name
+            yield unit
+
+
+def _raiser(exception):
+    "A test function that fails with exception (a module that cannot load)"
+    def test():
+        raise exception
+    return test
 
 
 def _tolerate_shared_templates():
@@ -133,6 +182,17 @@ def _tolerate_shared_templates():
     test_tryton.backup_db_cache = backup_db_cache
 
 
+def cpu_times():
+    "(busy, total) jiffies of all the machine's CPUs (Linux), or None"
+    try:
+        with open('/proc/stat') as file:
+            values = [int(v) for v in file.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = values[3] + (values[4] if len(values) > 4 else 0)
+    return sum(values) - idle, sum(values)
+
+
 def _stream(process, prefix, out):
     for line in process.stdout:
         out.write(prefix + line)
@@ -144,30 +204,42 @@ def run_parallel(args, names):
     their output as it comes, each line prefixed with its shard"""
     weights = read_weights()
     alone = [n for n in names if n in ALONE]
-    shards = deal([n for n in names if n not in ALONE], args.jobs, weights)
+    queued = by_weight([n for n in names if n not in ALONE], weights)
+    jobs = min(args.jobs, len(queued))
     base_db = os.environ.get('DB_NAME', 'test_hb')
     artifacts = os.environ.get('HB_ARTIFACTS')
     start = time.monotonic()
+    cpu_start = cpu_times()
+    queue_dir = tempfile.mkdtemp(prefix='hb-test-queue-')
+    queue = os.path.join(queue_dir, 'queue')
+    with open(queue, 'w') as file:
+        file.write('\n'.join(queued))
+    print('Queue, the longest first: %s' % ' '.join(queued), flush=True)
 
     def child(index, units):
         env = dict(os.environ)
         env['DB_NAME'] = '%s_%d' % (base_db, index)
         env['HB_TEST_SHARD'] = str(index)
         command = [sys.executable, '-u', '-m', 'tests.runner', '--exact',
-            '-v', str(args.verbosity)] + units
+            '-v', str(args.verbosity)]
+        if units is None:
+            command += ['--queue', queue]
+        else:
+            command += units
         return subprocess.Popen(command, cwd=ROOT, env=env,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             bufsize=1)
 
     statuses = []
     first = 1
-    for phase in [shards, [alone] if alone else []]:
+    for phase in [[None] * jobs, [alone] if alone else []]:
         if not phase:
             continue
         numbers = range(first, first + len(phase))
         first += len(phase)
         for i, units in zip(numbers, phase):
-            print('[%d] %s' % (i, ' '.join(units)), flush=True)
+            print('[%d] %s' % (i, 'the queue' if units is None
+                    else ' '.join(units)), flush=True)
         processes = [child(i, units) for i, units in zip(numbers, phase)]
         threads = [threading.Thread(target=_stream,
                 args=(p, '[%d] ' % i, sys.stdout))
@@ -200,10 +272,17 @@ def run_parallel(args, names):
                 elif kind == 'fail':
                     failures.append(rest)
         os.remove(path)
+    shutil.rmtree(queue_dir, ignore_errors=True)
     elapsed = time.monotonic() - start
+    cpu_end = cpu_times()
+    if cpu_start and cpu_end and cpu_end[1] > cpu_start[1]:
+        # whether more processes could use the machine
+        print('\nThe CPUs were busy %.0f %% of the run (%d CPUs, %d '
+            'processes)' % (100.0 * (cpu_end[0] - cpu_start[0])
+                / (cpu_end[1] - cpu_start[1]), os.cpu_count(), jobs))
     report(class_times, unit_times, elapsed, totals['run'],
         totals['passed'], totals['failed'], totals['skipped'], failures)
-    if len(statuses) != len(shards) + bool(alone) or any(statuses):
+    if len(statuses) != jobs + bool(alone) or any(statuses):
         return 1
     return 1 if totals['failed'] or not totals['run'] else 0
 
@@ -239,6 +318,8 @@ def main():
     parser.add_argument('-j', '--jobs', type=int, default=1)
     parser.add_argument('--exact', action='store_true',
         help="names are test modules' full dotted names")
+    parser.add_argument('--queue',
+        help="take the test modules' names from this queue file")
     parser.add_argument('names', nargs='*')
     args = parser.parse_args()
 
@@ -255,11 +336,14 @@ def main():
         _tolerate_shared_templates()
 
     loader = unittest.TestLoader()
-    suite = unittest.TestSuite()
-    for name in names:
-        unit = UnitSuite(loader.loadTestsFromName(name))
-        unit.name = name
-        suite.addTest(unit)
+    if args.queue:
+        suite = QueueSuite(args.queue)
+    else:
+        suite = unittest.TestSuite()
+        for name in names:
+            unit = UnitSuite(loader.loadTestsFromName(name))
+            unit.name = name
+            suite.addTest(unit)
 
     runner = unittest.TextTestRunner(
         verbosity=args.verbosity, resultclass=TimedResult, buffer=False)
@@ -286,7 +370,8 @@ def main():
                 file.write('fail %s\n' % test.id())
     report(result.class_times, UNIT_TIMES, elapsed, result.testsRun,
         passed, failed, skipped)
-    return 1 if failed or not result.testsRun else 0
+    # a process of the queue may find it empty (the parent counts the tests)
+    return 1 if failed or not (result.testsRun or args.queue) else 0
 
 
 if __name__ == '__main__':
