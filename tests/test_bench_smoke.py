@@ -64,8 +64,11 @@ class BenchSmokeTestCase(unittest.TestCase):
                 process.stdout[-2000:] + process.stderr[-4000:])
             with open(output) as fp:
                 results = json.load(fp)
-        print('\n%s\n(smoke run: %.0f s)' % (process.stdout, elapsed),
-            file=sys.stderr)
+        # the phases and their seconds (the progress bars left out)
+        phases = '\n'.join(line.rsplit('\r', 1)[-1]
+            for line in process.stderr.splitlines())
+        print('\n%s\n%s\n(smoke run: %.0f s)' % (
+                phases, process.stdout, elapsed), file=sys.stderr)
 
         table = process.stdout
         for row in ROWS:
