@@ -10,7 +10,7 @@ import unittest
 from decimal import Decimal
 
 from trytond.pool import Pool
-from trytond.tests.test_tryton import DB_NAME, activate_module, drop_db
+from trytond.tests.test_tryton import DB_NAME, drop_db
 from trytond.transaction import Transaction
 
 from tests.browser import (
@@ -18,6 +18,9 @@ from tests.browser import (
     chromium_driver,
     run_axe,
     screenshot,
+)
+from trytond.modules.hb_marketplace.tests.tools import (
+    activate_with_languages,
 )
 
 MOBILE = '+358403335551'
@@ -36,9 +39,7 @@ def create_world():
         setup_hb,
     )
     pool = Pool()
-    Lang = pool.get('ir.lang')
     Configuration = pool.get('hb.configuration')
-    Lang.load_translations(Lang.search([('code', 'in', ['fi', 'sv'])]))
     with set_company(create_wellbeing_area()):
         data = setup_hb()
         client = create_client(data, MOBILE, name="Selma Selain")
@@ -66,7 +67,7 @@ class ClientCaseBrowserTestCase(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         drop_db()
-        activate_module(['hb_voucher'])
+        activate_with_languages(['hb_voucher'], ('fi', 'sv'))
         from trytond.modules.hb_voucher.tests.tools import (
             run_in_transaction,
         )

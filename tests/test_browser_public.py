@@ -11,7 +11,7 @@ import unittest
 from decimal import Decimal
 
 from trytond.pool import Pool
-from trytond.tests.test_tryton import DB_NAME, activate_module, drop_db
+from trytond.tests.test_tryton import DB_NAME, drop_db
 from trytond.transaction import Transaction
 
 from tests.browser import (
@@ -19,6 +19,9 @@ from tests.browser import (
     chromium_driver,
     run_axe,
     screenshot,
+)
+from trytond.modules.hb_marketplace.tests.tools import (
+    activate_with_languages,
 )
 
 LANGUAGES = ['fi', 'sv', 'en']
@@ -47,10 +50,8 @@ def create_world():
         create_wellbeing_area,
     )
     pool = Pool()
-    Lang = pool.get('ir.lang')
     Rating = pool.get('hb.service.rating')
     Party = pool.get('party.party')
-    Lang.load_translations(Lang.search([('code', 'in', ['fi', 'sv'])]))
     ids = {}
     with set_company(create_wellbeing_area()):
         data = create_master_data()
@@ -78,7 +79,7 @@ class PublicPagesBrowserTestCase(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         drop_db()
-        activate_module(['hb_voucher'])
+        activate_with_languages(['hb_voucher'], ('fi', 'sv'))
         from trytond.modules.hb_marketplace.tests.tools import no_email
         with Transaction().start(DB_NAME, 1) as transaction, no_email():
             cls.ids = create_world()

@@ -27,6 +27,7 @@ from trytond.transaction import Transaction
 
 from tests import test_security_access as world
 from trytond.modules.hb_marketplace.portal import Formatter
+from trytond.modules.hb_marketplace.tests.tools import CachedLanguages
 from trytond.modules.hb_voucher.tests.tools import (
     CRITERIA,
     create_client,
@@ -51,13 +52,6 @@ ATTRIBUTE = re.compile(
     r'(?:aria-label|alt|title|placeholder|data-label)="([^"]*)"')
 VARIABLE = re.compile(r'%\([a-z_]+\)s')
 ISO_DATE = re.compile(r'\b20\d\d-\d\d-\d\d\b')
-
-
-def load_languages():
-    "Make Finnish and Swedish translatable and load their translations"
-    pool = Pool()
-    Lang = pool.get('ir.lang')
-    Lang.load_translations(Lang.search([('code', 'in', ['fi', 'sv'])]))
 
 
 def po_entries(module, lang):
@@ -91,14 +85,14 @@ def english_fragments():
     return fragments
 
 
-class PublicPagesTestCase(world.WorldTestCase):
+class PublicPagesTestCase(CachedLanguages, world.WorldTestCase):
     "Every public page in fi, sv and en, with the settings' texts"
+    languages = ('fi', 'sv')
 
     @classmethod
     def setUpWorld(cls):
         pool = Pool()
         Rating = pool.get('hb.service.rating')
-        load_languages()
         # Two ratings: 3.5 on average
         Rating.create([{
                     'client': cls.ids['client%d' % i],
@@ -406,9 +400,10 @@ class PublicPagesTestCase(world.WorldTestCase):
             run_in_transaction(self.clear_settings)
 
 
-class SwedishClientTestCase(_DBTestCase):
+class SwedishClientTestCase(CachedLanguages, _DBTestCase):
     "A Swedish-speaking client gets the SMS and the decision letter in sv"
     module = 'hb_voucher'
+    languages = ('fi', 'sv')
 
     @with_transaction()
     def test_sms_and_letter_in_swedish(self):
@@ -419,7 +414,6 @@ class SwedishClientTestCase(_DBTestCase):
         Lang = pool.get('ir.lang')
         Plan = pool.get('hb.plan')
         Decision = pool.get('hb.decision')
-        load_languages()
         with set_company(create_wellbeing_area()):
             data = setup_hb()
             application = create_provider_with_service(data)

@@ -20,6 +20,7 @@ from .tools import (
     BIC,
     BUSINESS_IDS,
     IBANS,
+    CachedLanguages,
     create_master_data,
     create_provider,
     create_wellbeing_area,
@@ -37,17 +38,15 @@ def csrf_token(response):
     return match.group(1) if match else ''
 
 
-class HbMarketplaceRouteTestCase(RouteTestCase):
+class HbMarketplaceRouteTestCase(CachedLanguages, RouteTestCase):
     "Test the public pages and the provider portal"
     module = 'hb_marketplace'
+    languages = ('fi',)  # the pages are in Finnish by default
 
     @classmethod
     def setUpDatabase(cls):
         pool = Pool()
         Template = pool.get('product.template')
-        Lang = pool.get('ir.lang')
-        # The pages are in Finnish by default
-        Lang.load_translations(Lang.search([('code', '=', 'fi')]))
         with set_company(create_wellbeing_area()):
             data = create_master_data()
             a = create_provider(data, 0)
@@ -609,15 +608,13 @@ def count_queries():
         yield queries
 
 
-class HbMarketplaceCataloguePagesTestCase(RouteTestCase):
+class HbMarketplaceCataloguePagesTestCase(CachedLanguages, RouteTestCase):
     "Test the pages of a catalogue of many services"
     module = 'hb_marketplace'
+    languages = ('fi',)
 
     @classmethod
     def setUpDatabase(cls):
-        pool = Pool()
-        Lang = pool.get('ir.lang')
-        Lang.load_translations(Lang.search([('code', '=', 'fi')]))
         with set_company(create_wellbeing_area()):
             data = create_master_data()
 

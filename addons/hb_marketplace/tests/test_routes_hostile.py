@@ -13,7 +13,14 @@ from trytond.tests.test_tryton import RouteTestCase
 from trytond.transaction import Transaction
 
 from . import test_routes
-from .tools import BIC, BUSINESS_IDS, CHECKLIST, IBANS, no_email
+from .tools import (
+    BIC,
+    BUSINESS_IDS,
+    CHECKLIST,
+    IBANS,
+    CachedLanguages,
+    no_email,
+)
 
 _Base = test_routes.HbMarketplaceRouteTestCase
 csrf_token = test_routes.csrf_token
@@ -24,9 +31,10 @@ TEXT_INPUT = re.compile(
     r'<(?:input type="(?:text|email|tel)"|textarea\b)[^>]*>')
 
 
-class HbMarketplaceHostileTestCase(RouteTestCase):
+class HbMarketplaceHostileTestCase(CachedLanguages, RouteTestCase):
     "Attacks on the public pages and the portal are refused or held"
     module = 'hb_marketplace'
+    languages = ('fi',)  # the pages are in Finnish by default
 
     # The world of the route tests: providers A and B with their logins
     setUpDatabase = _Base.__dict__['setUpDatabase']

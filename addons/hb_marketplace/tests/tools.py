@@ -158,3 +158,46 @@ def set_password(web_user, password):
     web_user = WebUser(web_user.id)
     web_user.password = password
     web_user.save()
+
+
+def activate_with_languages(modules, codes, activate=None):
+    """Activate modules (as trytond's activate_module) with the translations
+    of the language codes loaded (as Lang.load_translations does), kept in
+    the test database cache under a name of its own: a language is loaded
+    once per cache, not once per test class (a minute or more each)"""
+    from trytond.tests import test_tryton
+    if isinstance(modules, str):
+        modules = [modules]
+    name = '%s--with-%s' % ('-'.join(modules), '-'.join(sorted(codes)))
+    if (not test_tryton.db_exist(test_tryton.DB_NAME)
+            and test_tryton.restore_db_cache(name)):
+        return
+    (activate or test_tryton.activate_module)(modules)
+    with Transaction().start(test_tryton.DB_NAME, 0) as transaction:
+        Lang = Pool().get('ir.lang')
+        Lang.load_translations(Lang.search([('code', 'in', list(codes))]))
+        transaction.commit()
+    # (looked up at call time: the parallel test runner wraps it)
+    test_tryton.backup_db_cache(name)
+
+
+class CachedLanguages:
+    """Mixin (first among the bases) of a trytond database test case whose
+    database has the translations of `languages` loaded, from the test
+    database cache (activate_with_languages)"""
+    languages = ('fi',)
+
+    @classmethod
+    def setUpClass(cls):
+        from trytond.tests import test_tryton
+        activate_module = test_tryton.activate_module
+
+        def activate(modules, lang='en'):
+            activate_with_languages(modules, cls.languages,
+                activate=activate_module)
+        # _DBTestCase.setUpClass looks activate_module up when it runs
+        test_tryton.activate_module = activate
+        try:
+            super().setUpClass()
+        finally:
+            test_tryton.activate_module = activate_module
