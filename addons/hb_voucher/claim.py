@@ -576,7 +576,9 @@ class Claim(Workflow, ModelSQL, ModelView):
         if not sale_point:
             raise ChargeError('not_configured',
                 gettext('hb_voucher.msg_charge_not_configured'))
-        if amount == self.amount:
+        # (a reduced claim's amount is already the new one: compared with
+        # what was claimed, or its line would bill the claimed quantity)
+        if amount == self.currency.round(self.quantity * self.unit_price):
             quantity, price = self.quantity, self.unit_price
         elif amount % self.unit_price == 0:
             quantity, price = amount / self.unit_price, self.unit_price
