@@ -213,11 +213,23 @@ class DemoCommandTestCase(unittest.TestCase):
             [('type', '=', 'in')], 0, None, None, ['state'], {},
             session=session)
         self.assertTrue(bills)
-        self.assertEqual({b['state'] for b in bills}, {'posted'})
+        # the claims' paid bill (demo_claims.py) is paid, the others posted
+        self.assertEqual(
+            sorted(b['state'] for b in bills if b['state'] != 'posted'),
+            ['paid'])
         payments = self.rpc('model.account.payment.search_read',
             [], 0, None, None, ['state', 'amount'], {}, session=session)
-        self.assertEqual(len(payments), len(bills))
-        self.assertEqual({p['state'] for p in payments}, {'processing'})
+        # the billed claim's bill waits for the next payment run
+        self.assertEqual(len(payments), len(bills) - 1)
+        self.assertEqual(
+            sorted(p['state'] for p in payments
+                if p['state'] != 'processing'), ['succeeded'])
+        # the standing authorisation's claims in every state
+        claims = self.rpc('model.hb.claim.search_read',
+            [], 0, None, None, ['state'], {}, session=session)
+        self.assertEqual(sorted(c['state'] for c in claims), [
+                'captured', 'captured', 'captured', 'disputed', 'pending',
+                'reduced', 'rejected'])
         self.check_web_pages(session)
         self.check_users(session)
 

@@ -6,6 +6,7 @@
 from . import (
     api,  # noqa: F401
     api_claims,  # noqa: F401
+    client_authorisations,  # noqa: F401
     client_case,  # noqa: F401
     client_claims,  # noqa: F401
     client_page,  # noqa: F401

@@ -380,12 +380,18 @@ class Claim(Workflow, ModelSQL, ModelView):
     @classmethod
     def submit(cls, provider, authorisation, product, date, quantity,
             unit_price=None, idempotency_key=None, confirm_duplicate=False,
-            source='portal'):
+            source='portal', cache=None):
         """Claim quantity of product delivered on date under the
         authorisation for provider: check it, reserve its amount on the
         budget line and open the dispute window. Return (claim, created):
         the same idempotency key returns the first claim. Raise ClaimError
-        (nothing written) when refused."""
+        (nothing written) when refused.
+
+        cache: a dict kept by the caller over the claims of one request
+        (a CSV upload): what does not change within it (the authorisation,
+        the service, its contract and prices, the budget line) is looked
+        up once; the budget, the cap and the duplicates are checked for
+        each claim under the line's lock."""
         pool = Pool()
         Date = pool.get('ir.date')
         Party = pool.get('party.party')
@@ -394,6 +400,13 @@ class Claim(Workflow, ModelSQL, ModelView):
         Contract = pool.get('hb.provider.contract')
         config = cls._config()
         provider = Party(int(provider))
+        if cache is None:
+            cache = {}
+
+        def cached(key, func):
+            if key not in cache:
+                cache[key] = func()
+            return cache[key]
         if idempotency_key is not None:
             if (not isinstance(idempotency_key, str)
                     or not 0 < len(idempotency_key) <= 255):
@@ -418,10 +431,12 @@ class Claim(Workflow, ModelSQL, ModelView):
         except (TypeError, ValueError):
             raise error('invalid_request') from None
         with without_check_access():
-            authorisations = Authorisation.search([
-                    ('id', '=', authorisation_id),
-                    ('provider', '=', provider.id),
-                    ], limit=1)
+            authorisations = cached(
+                ('authorisation', authorisation_id, provider.id),
+                lambda: Authorisation.search([
+                        ('id', '=', authorisation_id),
+                        ('provider', '=', provider.id),
+                        ], limit=1))
             if not authorisations:
                 raise error('unknown_authorisation')
             authorisation, = authorisations
@@ -439,25 +454,29 @@ class Claim(Workflow, ModelSQL, ModelView):
             if not (authorisation.valid_from <= date
                     <= authorisation.valid_to):
                 raise error('outside_authorisation', date=date)
-            products = Product.search([
-                    ('id', '=', product_id),
-                    ('template.hb_provider', '=', provider.id),
-                    ], limit=1)
+            products = cached(('product', product_id, provider.id),
+                lambda: Product.search([
+                        ('id', '=', product_id),
+                        ('template.hb_provider', '=', provider.id),
+                        ], limit=1))
             if not products:
                 raise error('unknown_service', service=product_id)
             product, = products
             template = product.template
             if ((authorisation.product and authorisation.product != product)
-                    or template.hb_category not in (
-                        authorisation.categories())):
+                    or template.hb_category not in cached(
+                        ('categories', authorisation.id),
+                        authorisation.categories)):
                 raise error('service_not_authorised',
                     service=product.rec_name)
             contract = template.hb_contract
-            if not contract or contract not in Contract.get_active(
-                    provider.id, date):
+            if not contract or contract not in cached(
+                    ('contracts', provider.id, date),
+                    lambda: Contract.get_active(provider.id, date)):
                 raise error('contract_inactive',
                     provider=provider.rec_name)
-            price = template.list_price
+            price = cached(('price', template.id),
+                lambda: template.list_price)
             if unit_price is None:
                 unit_price = price
             else:
@@ -465,12 +484,14 @@ class Claim(Workflow, ModelSQL, ModelView):
             if unit_price > price:
                 raise error('price_above_contract',
                     price=unit_price, contract_price=price)
-            cap = contract.get_price_cap(template.hb_category)
+            cap = cached(('cap', contract.id, template.hb_category.id),
+                lambda: contract.get_price_cap(template.hb_category))
             if cap is not None and unit_price > cap:
                 raise error('price_above_cap', price=unit_price, cap=cap)
             currency = budget.currency
             amount = currency.round(unit_price * quantity)
-            line = authorisation.budget_line()
+            line = cached(('line', authorisation.id),
+                authorisation.budget_line)
             if not line:
                 raise error('category_not_in_budget',
                     category=authorisation.category.rec_name)
@@ -576,7 +597,9 @@ class Claim(Workflow, ModelSQL, ModelView):
         if not sale_point:
             raise ChargeError('not_configured',
                 gettext('hb_voucher.msg_charge_not_configured'))
-        if amount == self.amount:
+        # (a reduced claim's amount is already the new one: compared with
+        # what was claimed, or its line would bill the claimed quantity)
+        if amount == self.currency.round(self.quantity * self.unit_price):
             quantity, price = self.quantity, self.unit_price
         elif amount % self.unit_price == 0:
             quantity, price = amount / self.unit_price, self.unit_price

@@ -269,7 +269,7 @@ def _charged_services(pool, client):
 
 
 def _home(request, pool, login, language, error=None, message=None,
-        status=HTTPStatus.OK, form=None, page=1):
+        status=HTTPStatus.OK, form=None, page=1, **extra):
     Charge = pool.get('hb.charge')
     Category = pool.get('hb.service.category')
     Rating = pool.get('hb.service.rating')
@@ -306,13 +306,16 @@ def _home(request, pool, login, language, error=None, message=None,
     claims = client_claims(pool, client)
     AccessLog.log_web('client_page', login.person, 'hb.claim',
         [(c.id, client.id) for c in claims])
+    from .client_authorisations import page_context
+    extra = {'auth_code': None, **page_context(pool, login), **extra}
     return render(request, 'client_home.html', language, status=status,
         private=True, csrf_token=login.csrf_token, login=login,
         client=client, budgets=budgets, pending=pending,
         transactions=transactions, page=min(page, pages), pages=pages,
         services=services, ratings=ratings, claims=claims,
         categories=Category.search([], order=[('name', 'ASC')]),
-        error=error, message=message, form=form or {}, t=_(language))
+        error=error, message=message, form=form or {}, t=_(language),
+        **extra)
 
 
 @app.route('/<database_name>/hb/client', methods=['GET'])
@@ -326,6 +329,8 @@ def client_home(request, pool, login, language):
         'rated': 'msg_client_rated',
         'gap': 'msg_client_gap_reported',
         'disputed': 'msg_client_claim_disputed',
+        'authorised': 'msg_client_auth_created',
+        'auth_ended': 'msg_client_auth_ended',
         }.get(request.args.get('done'))
     page = portal.page_number(request.args.get('page'))
     if page is None:

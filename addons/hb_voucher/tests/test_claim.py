@@ -276,6 +276,10 @@ class ClaimTestCase(_DBTestCase):
             self.assertEqual(first.amount, Decimal('35.00'))
             self.assertEqual(first.claimed_amount, Decimal('70.00'))
             self.assertEqual(first.charge.amount, Decimal('35.00'))
+            # its line bills the one hour agreed, not the two claimed
+            charge_line, = first.charge.lines
+            self.assertEqual((charge_line.quantity, charge_line.amount),
+                (Decimal(1), Decimal('35.00')))
 
             second = Claim(second.id)
             second.resolution_reason = "Service not delivered"

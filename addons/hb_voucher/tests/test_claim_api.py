@@ -147,6 +147,8 @@ class ClaimApiTestCase(_RouteCase):
         url = '/%s/hb/provider/claims?lang=en' % DB_NAME
         response = client.get(url)
         self.assertEqual(response.status_code, 200)
+        # the upload form says how the file is processed
+        self.assertIn('id="upload-progress"', response.get_data(as_text=True))
         token = csrf_token(response)
         today = dt.date.today()
         rows = [
@@ -173,7 +175,7 @@ class ClaimApiTestCase(_RouteCase):
         text = response.get_data(as_text=True)
         self.assertEqual(text.count('class="accepted"'), 2, text)
         self.assertEqual(text.count('class="refused"'), 4, text)
-        self.assertIn('2 rows accepted, 4 refused', text)
+        self.assertIn('6 rows processed: 2 accepted, 4 refused', text)
 
         def count(pool):
             Claim = pool.get('hb.claim')
