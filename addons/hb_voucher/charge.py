@@ -671,10 +671,7 @@ class Charge(AccessLogMixin, Workflow, ModelSQL, ModelView):
         return result
 
     def _format_amount(self, language):
-        text = '{:,.2f}'.format(self.amount)
-        if language in {'fi', 'sv'}:
-            return text.replace(',', '\u00a0').replace('.', ',') + ' €'
-        return '€' + text
+        return sms.money(self.amount, language)
 
     def send_code(self, code, config=None):
         "Send the one-time code to the phone number of the request"

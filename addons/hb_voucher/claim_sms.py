@@ -57,13 +57,6 @@ def _language(party):
     return code if code in {'fi', 'sv', 'en'} else 'fi'
 
 
-def _money(amount, language):
-    text = '{:,.2f}'.format(amount)
-    if language in {'fi', 'sv'}:
-        return text.replace(',', '\u00a0').replace('.', ',') + ' €'
-    return '€' + text
-
-
 def _day(date, language):
     if language in {'fi', 'sv'}:
         return '%d.%d.%d' % (date.day, date.month, date.year)
@@ -114,7 +107,7 @@ class Claim(metaclass=PoolMeta):
                     service=claim.product.template.name,
                     quantity=_quantity(claim.quantity, language),
                     date=_day(claim.date, language),
-                    amount=_money(claim.amount, language),
+                    amount=sms.money(claim.amount, language),
                     number=claim.rec_name,
                     end=_day(claim.dispute_end, language),
                     days=claim._days_left(today))
@@ -152,7 +145,7 @@ class Claim(metaclass=PoolMeta):
                 lines = [gettext('hb_voucher.msg_claim_sms_digest_line',
                         provider=c.provider.rec_name,
                         date=_day(c.date, language),
-                        amount=_money(c.amount, language))
+                        amount=sms.money(c.amount, language))
                     for c in claims[:DIGEST_LINES]]
                 if len(claims) > DIGEST_LINES:
                     lines.append(gettext(
@@ -160,7 +153,7 @@ class Claim(metaclass=PoolMeta):
                             count=len(claims) - DIGEST_LINES))
                 text = gettext('hb_voucher.msg_claim_sms_digest',
                     count=len(claims),
-                    total=_money(sum(c.amount for c in claims), language),
+                    total=sms.money(sum(c.amount for c in claims), language),
                     lines='; '.join(lines),
                     end=_day(min(c.dispute_end for c in claims), language),
                     days=min(c._days_left(today) for c in claims))

@@ -284,17 +284,10 @@ def send_code(pool, login, values, language):
     with Transaction().set_context(language=lang):
         text = gettext('hb_voucher.msg_client_auth_sms', code=code,
             provider=record.provider.rec_name,
-            amount=portal_money(record.monthly_cap, lang),
+            amount=sms.money(record.monthly_cap, lang),
             minutes=int(CODE_LIFETIME.total_seconds() // 60))
     sms.send_sms(mobile, text)
     return record
-
-
-def portal_money(amount, language):
-    text = '{:,.2f}'.format(amount)
-    if language in {'fi', 'sv'}:
-        return text.replace(',', '\u00a0').replace('.', ',') + ' €'
-    return '€' + text
 
 
 def confirm_code(pool, login, code_id, code):

@@ -41,6 +41,15 @@ class SMSGatewayError(ValidationError):
     pass
 
 
+def money(amount, language):
+    """The amount as an SMS writes it: 1 234,50 € in Finnish and Swedish,
+    €1,234.50 in English"""
+    text = '{:,.2f}'.format(amount)
+    if language in {'fi', 'sv'}:
+        return text.replace(',', '\u00a0').replace('.', ',') + ' €'
+    return '€' + text
+
+
 def mark_sent(to, text):
     "The default gateway: nothing leaves, the outbox shows the message sent"
 
