@@ -13,6 +13,8 @@ from trytond.model import fields
 from trytond.pool import Pool, PoolMeta
 from trytond.transaction import Transaction, without_check_access
 
+from trytond.modules.hb_marketplace import portal
+
 from . import sms
 
 CLAIM_SMS = [
@@ -58,15 +60,11 @@ def _language(party):
 
 
 def _day(date, language):
-    if language in {'fi', 'sv'}:
-        return '%d.%d.%d' % (date.day, date.month, date.year)
-    return date.isoformat()
+    return portal.Formatter(language).day(date)
 
 
 def _quantity(quantity, language):
-    text = ('%s' % quantity.normalize()) if quantity == quantity.to_integral(
-        ) else '%s' % quantity
-    return text.replace('.', ',') if language in {'fi', 'sv'} else text
+    return portal.Formatter(language).quantity(quantity)
 
 
 class Claim(metaclass=PoolMeta):

@@ -3,6 +3,7 @@
 """The client's SMS of claims (issue 14): one SMS per claim, or one daily
 digest of several claims, never twice, or none, by the settings"""
 import datetime as dt
+from decimal import Decimal
 
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
@@ -33,6 +34,20 @@ class ClaimSMSTestCase(_DBTestCase):
         claim, _ = Claim.submit(application.party, authorisation, product,
             Date.today() - dt.timedelta(days=days_ago), quantity)
         return claim
+
+    @with_transaction()
+    def test_quantity_written_plainly(self):
+        "A claim of 10 hours reads '× 10' in its SMS (not '1E+1')"
+        with set_company(create_wellbeing_area()):
+            _, application, _, _, product, authorisation = make_world(
+                cap=Decimal('400.00'))
+            self.set_claim_sms('each')
+            before = len(self.outbox())
+            self.submit(application, authorisation, product, 1, quantity=10)
+            text, = self.outbox()[before:]
+            self.assertIn('× 10 ', text)
+            self.assertIn('350,00 €', text)
+            self.assertNotIn('E+', text)
 
     @with_transaction()
     def test_default_is_digest(self):
