@@ -14,8 +14,6 @@ The form's values wait in hb.authorisation.code (only hashes of the
 code are stored) until the code is given: a wrong, expired or exhausted
 code writes no authorisation."""
 import datetime as dt
-import hmac
-import secrets
 from decimal import Decimal, InvalidOperation
 
 from trytond.exceptions import UserError
@@ -31,7 +29,7 @@ from trytond.modules.hb_marketplace import portal
 from trytond.modules.hb_marketplace.tools import ID_CONVERTER, parse_id
 
 from . import sms
-from .client_login import CODE_ATTEMPTS, CODE_DIGITS, CODE_LIFETIME, _digest
+from .client_login import CODE_ATTEMPTS, CODE_LIFETIME, code_matches, new_code
 from .client_page import _, _done, _home, client_page
 
 STATES = [
@@ -116,12 +114,7 @@ class AuthorisationCode(ModelSQL, ModelView):
         return self.budget.currency.id
 
     def check_code(self, code):
-        if not self.code_hash or not isinstance(code, str):
-            return False
-        salt, _, digest = self.code_hash.partition('$')
-        return hmac.compare_digest(
-            _digest('%s:%s' % (salt, code.strip()[:CODE_DIGITS * 2])),
-            digest)
+        return code_matches(self.code_hash, code)
 
 
 class ClientAuthorisationError(Exception):
@@ -274,10 +267,8 @@ def send_code(pool, login, values, language):
             ])
     if pending:
         Code.write(pending, {'state': 'failed', 'code_hash': None})
-    code = '%0*d' % (CODE_DIGITS, secrets.randbelow(10 ** CODE_DIGITS))
-    salt = secrets.token_hex(8)
-    record = Code(login=login, mobile=mobile,
-        code_hash='%s$%s' % (salt, _digest('%s:%s' % (salt, code))),
+    code, code_hash = new_code()
+    record = Code(login=login, mobile=mobile, code_hash=code_hash,
         expires_at=now + CODE_LIFETIME, **values)
     record.save()
     lang = language if language in {'fi', 'sv', 'en'} else 'fi'

@@ -51,6 +51,22 @@ def _digest(value):
     return hashlib.sha256(value.encode('utf-8')).hexdigest()
 
 
+def new_code():
+    "Return a new one-time code and its salted hash (salt$digest)"
+    code = ''.join(secrets.choice('0123456789') for _ in range(CODE_DIGITS))
+    salt = secrets.token_hex(8)
+    return code, '%s$%s' % (salt, _digest('%s:%s' % (salt, code)))
+
+
+def code_matches(code_hash, code):
+    "Whether code is the one-time code of code_hash (of new_code)"
+    if not code_hash or not isinstance(code, str):
+        return False
+    salt, _, digest = code_hash.partition('$')
+    return hmac.compare_digest(
+        _digest('%s:%s' % (salt, code.strip())), digest)
+
+
 class ClientLogin(ModelSQL, ModelView):
     __name__ = 'hb.client.login'
     __string__ = "Client Page Login"
@@ -306,12 +322,9 @@ class ClientLogin(ModelSQL, ModelView):
                 ])
         if pending:
             cls.write(pending, {'state': 'failed'})
-        code = ''.join(secrets.choice('0123456789')
-            for _ in range(CODE_DIGITS))
-        salt = secrets.token_hex(8)
+        code, code_hash = new_code()
         login = cls(mobile=number, client=client,
-            representative=representative,
-            code_hash='%s$%s' % (salt, _digest('%s:%s' % (salt, code))),
+            representative=representative, code_hash=code_hash,
             code_expires=cls._now() + CODE_LIFETIME,
             attempt_hash=attempt_hash, ip_network=cls._remote_network())
         login.save()
@@ -350,11 +363,7 @@ class ClientLogin(ModelSQL, ModelView):
                     ]), gateway=gateway)
 
     def check_code(self, code):
-        if not self.code_hash or not isinstance(code, str):
-            return False
-        salt, _, digest = self.code_hash.partition('$')
-        return hmac.compare_digest(
-            _digest('%s:%s' % (salt, code.strip())), digest)
+        return code_matches(self.code_hash, code)
 
     @classmethod
     def verify(cls, mobile, code, attempt=None):
