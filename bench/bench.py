@@ -185,8 +185,11 @@ def create_database(name, modules):
     env.pop('TRYTOND_CONFIG', None)
     start = time.monotonic()
     subprocess.run([sys.executable, '-c',
-            'from trytond.tests.test_tryton import activate_module; '
-            'activate_module(%r)' % list(modules)],
+            # each HB module's database made on the one below it, under
+            # the lock the test processes take (tests/dbcache.py)
+            'from tests import dbcache; dbcache.install(); '
+            'from trytond.tests import test_tryton; '
+            'test_tryton.activate_module(%r)' % list(modules)],
         env=env, check=True, cwd=ROOT)
     log('    database %s: %s activated in %.0f s%s' % (
             name, ', '.join(modules), time.monotonic() - start,

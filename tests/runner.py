@@ -334,6 +334,9 @@ def main():
     shard = os.environ.get('HB_TEST_SHARD')
     if shard:
         _tolerate_shared_templates()
+    # each HB module's database made on the one below it (tests/dbcache.py)
+    from tests import dbcache
+    dbcache.install()
 
     loader = unittest.TestLoader()
     if args.queue:
