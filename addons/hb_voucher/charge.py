@@ -30,7 +30,7 @@ from trytond.model import (
 from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
-from trytond.tools import grouped_slice
+from trytond.tools import grouped_slice, reduce_ids
 from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
@@ -46,6 +46,25 @@ from trytond.modules.hb_budget.party import normalize_mobile
 from . import sms
 from .exceptions import ChargeError, ChargeModificationError
 from .tools import sql_insert, stored_values
+
+
+def _company_currencies(from_, company_column, ids, id_column=None):
+    """Return {id: currency id} of ids, the currency of each row's company
+    (company_column) of from_ (an HB table or a join of HB tables)"""
+    pool = Pool()
+    Company = pool.get('company.company')
+    if id_column is None:
+        id_column = from_.id
+    cursor = Transaction().connection.cursor()
+    company_of = {}
+    for sub_ids in grouped_slice(ids):
+        cursor.execute(*from_.select(id_column, company_column,
+                where=reduce_ids(id_column, sub_ids)))
+        company_of.update(cursor)
+    currency_of = {c.id: c.currency.id
+        for c in Company.browse(list(set(company_of.values())))}
+    return {i: currency_of[c] for i, c in company_of.items()}
+
 
 STATES = [
     ('requested', "Requested"),
@@ -252,8 +271,16 @@ class Charge(AccessLogMixin, Workflow, ModelSQL, ModelView):
     def default_company(cls):
         return Transaction().context.get('company')
 
-    def get_currency(self, name):
-        return self.company.currency.id
+    @classmethod
+    def get_currency(cls, charges, name):
+        """The currency of each charge's company, read for all the charges
+        at once: the amounts' digits depend on it, so trytond validates
+        them on every write of a charge, and a getter per record made
+        linking a day's charges to their bills cost more than making the
+        bills (issue 16's profile)"""
+        table = cls.__table__()
+        return _company_currencies(table, table.company,
+            [c.id for c in charges])
 
     @classmethod
     def get_posted(cls, charges, name):
@@ -1023,8 +1050,16 @@ class ChargeLine(ModelSQL, ModelView):
         super().__setup__()
         cls.__access__.add('charge')
 
-    def get_currency(self, name):
-        return self.charge.company.currency.id
+    @classmethod
+    def get_currency(cls, lines, name):
+        "The currency of each line's charge's company (as Charge's)"
+        pool = Pool()
+        Charge = pool.get('hb.charge')
+        line = cls.__table__()
+        charge = Charge.__table__()
+        return _company_currencies(
+            line.join(charge, condition=line.charge == charge.id),
+            charge.company, [x.id for x in lines], id_column=line.id)
 
     def get_rec_name(self, name):
         return '%s × %s' % (self.product.rec_name, self.quantity)
