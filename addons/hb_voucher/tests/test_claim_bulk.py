@@ -314,7 +314,10 @@ class ClaimUploadRaceTestCase(unittest.TestCase):
                         pool, Party(ids['provider']), data)
                     return 'ok' if claim else refusal
             barrier.wait()
-            results['upload'] = retried(run)
+            try:
+                results['upload'] = retried(run)
+            except UserError as exception:
+                results['upload'] = exception.message
 
         def charge():
             def run():
@@ -329,6 +332,8 @@ class ClaimUploadRaceTestCase(unittest.TestCase):
                 results['charge'] = 'ok'
             except ChargeError as exception:
                 results['charge'] = exception.code
+            except UserError as exception:
+                results['charge'] = exception.message
 
         def move():
             def run():
