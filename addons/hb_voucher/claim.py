@@ -48,6 +48,8 @@ SOURCES = [
 DEFAULT_DISPUTE_DAYS = 7
 DEFAULT_MAX_DAYS_BACK = 60
 MAX_SCHEDULE_DAYS = 93
+# the claims of an upload created at once
+CREATE_BATCH = 1000
 
 
 def error(code, **variables):
@@ -668,9 +670,14 @@ class Claim(Workflow, ModelSQL, ModelView):
                 claimed[month] += claim['amount']
                 open_keys.add(cls._duplicate_key(claim))
                 accepted.append(index)
-            claims = cls.create([
-                    cls._claim_values(prepared[i], source, today, config)
-                    for i in accepted])
+            values = [cls._claim_values(prepared[i], source, today, config)
+                for i in accepted]
+            claims = []
+            # (by CREATE_BATCH: Tryton checks each record of a batch
+            # against the batch's ids, quadratic in its size)
+            for start in range(0, len(values), CREATE_BATCH):
+                claims.extend(
+                    cls.create(values[start:start + CREATE_BATCH]))
             by_line = defaultdict(list)
             for index, claim in zip(accepted, claims):
                 results[index] = claim
