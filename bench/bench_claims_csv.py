@@ -1,11 +1,14 @@
 # This file is part of the HB (henkilökohtainen budjetti) modules for Tryton.
 # Licensed under the GNU GPL v3 or later; see LICENSE at the repository root.
 """The throughput of a CSV upload of claims (issue 14): one upload of
---rows rows through the portal's per-row path (portal_claims.upload_claims,
-what POST /provider/claims/upload runs in its one transaction); prints
-the rows per second. The target: 10,000 rows in under a minute.
+--rows rows as POST /provider/claims/upload runs it in its one
+transaction: --path bulk (portal_claims.upload_claims, Claim.submit_many,
+the default) or --path row (the former path, each row through
+Claim.submit: portal_claims.upload_claims_by_row); prints the rows per
+second. The target: 10,000 rows in under a minute.
 
     python -m bench.bench_claims_csv --rows 10000
+    python -m bench.bench_claims_csv --rows 1000 --path row
 
 Runs on the database of the test settings (TRYTOND_DATABASE__URI and
 DB_NAME, SQLite in memory by default); not part of make test."""
@@ -32,6 +35,7 @@ def csv_rows(authorisation, product, rows, today):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--rows', type=int, default=200)
+    parser.add_argument('--path', choices=['bulk', 'row'], default='bulk')
     args = parser.parse_args()
     os.environ.setdefault('TRYTOND_DATABASE__URI', 'sqlite://')
     sys.path.insert(0, ROOT)
@@ -39,10 +43,14 @@ def main():
     from trytond.pool import Pool
     from trytond.tests.test_tryton import activate_module, with_transaction
 
-    from trytond.modules.hb_voucher.portal_claims import upload_claims
+    from trytond.modules.hb_voucher.portal_claims import (
+        upload_claims,
+        upload_claims_by_row,
+    )
     from trytond.modules.hb_voucher.tests.test_claim import make_world
     from trytond.modules.hb_voucher.tests.tools import create_wellbeing_area
 
+    upload = upload_claims if args.path == 'bulk' else upload_claims_by_row
     activate_module('hb_voucher')
 
     @with_transaction()
@@ -62,13 +70,14 @@ def main():
             Pool.test = False
             try:
                 start = time.perf_counter()
-                report = upload_claims(pool, application.party, data)
+                report = upload(pool, application.party, data)
                 elapsed = time.perf_counter() - start
             finally:
                 Pool.test = True
         refused = [r for r in report if not r[2]]
-        print('claims CSV: %d rows (%d refused) in %.1f s: %.0f rows/s'
-            % (len(report), len(refused), elapsed, len(report) / elapsed))
+        print('claims CSV (%s path): %d rows (%d refused) in %.1f s: '
+            '%.0f rows/s' % (args.path, len(report), len(refused), elapsed,
+                len(report) / elapsed))
         if refused:
             print('first refusal:', refused[0][3])
     run()

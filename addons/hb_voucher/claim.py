@@ -10,6 +10,7 @@ client freezes the claim; the own-worker accepts, reduces or rejects it."""
 import datetime as dt
 import hashlib
 import json
+from collections import defaultdict
 from decimal import Decimal, InvalidOperation
 
 from sql import For
@@ -27,7 +28,7 @@ from trytond.modules.hb_budget.exceptions import (
     BudgetStateError,
 )
 
-from .authorisation import OPEN_CLAIM_STATES
+from .authorisation import OPEN_CLAIM_STATES, month_start
 from .exceptions import ChargeError, ClaimError
 
 ZERO = Decimal('0.00')
@@ -47,6 +48,8 @@ SOURCES = [
 DEFAULT_DISPUTE_DAYS = 7
 DEFAULT_MAX_DAYS_BACK = 60
 MAX_SCHEDULE_DAYS = 93
+# the claims of an upload created at once
+CREATE_BATCH = 1000
 
 
 def error(code, **variables):
@@ -376,30 +379,31 @@ class Claim(Workflow, ModelSQL, ModelView):
             raise error('no_active_budget') from exception
 
     # Submitting
+    #
+    # The rules of a claim are checked by _prepare (what needs no lock)
+    # and _check_funds (the budget, the monthly cap and the duplicates,
+    # under the budget line's lock); submit (one claim) and submit_many (a
+    # CSV upload) both call them, so each rule is written once.
 
     @classmethod
-    def submit(cls, provider, authorisation, product, date, quantity,
-            unit_price=None, idempotency_key=None, confirm_duplicate=False,
-            source='portal', cache=None):
-        """Claim quantity of product delivered on date under the
-        authorisation for provider: check it, reserve its amount on the
-        budget line and open the dispute window. Return (claim, created):
-        the same idempotency key returns the first claim. Raise ClaimError
-        (nothing written) when refused.
+    def _prepare(cls, provider, authorisation, product, date, quantity,
+            unit_price=None, confirm_duplicate=False, cache=None,
+            today=None, config=None):
+        """Check the claim against everything that needs no lock (its
+        values, the authorisation, the dates, the service, its contract
+        and prices) and return what the claim is made of (a dict). Raise
+        ClaimError when refused.
 
-        cache: a dict kept by the caller over the claims of one request
-        (a CSV upload): what does not change within it (the authorisation,
-        the service, its contract and prices, the budget line) is looked
-        up once; the budget, the cap and the duplicates are checked for
-        each claim under the line's lock."""
+        cache: see submit."""
         pool = Pool()
         Date = pool.get('ir.date')
-        Party = pool.get('party.party')
         Product = pool.get('product.product')
         Authorisation = pool.get('hb.authorisation')
         Contract = pool.get('hb.provider.contract')
-        config = cls._config()
-        provider = Party(int(provider))
+        if config is None:
+            config = cls._config()
+        if today is None:
+            today = Date.today()
         if cache is None:
             cache = {}
 
@@ -407,21 +411,6 @@ class Claim(Workflow, ModelSQL, ModelView):
             if key not in cache:
                 cache[key] = func()
             return cache[key]
-        if idempotency_key is not None:
-            if (not isinstance(idempotency_key, str)
-                    or not 0 < len(idempotency_key) <= 255):
-                raise error('invalid_request')
-            digest = cls.request_digest({
-                    'authorisation': authorisation, 'product': product,
-                    'date': date, 'quantity': quantity,
-                    'unit_price': unit_price})
-            claim = cls.find_by_key(provider, idempotency_key)
-            if claim:
-                if claim.idempotency_digest != digest:
-                    raise error('idempotency_key_reused',
-                        key=idempotency_key)
-                return claim, False
-        today = Date.today()
         date = parse_date(date)
         quantity = parse_decimal(
             quantity, 'invalid_quantity', config.hb_max_quantity)
@@ -488,52 +477,247 @@ class Claim(Workflow, ModelSQL, ModelView):
                 lambda: contract.get_price_cap(template.hb_category))
             if cap is not None and unit_price > cap:
                 raise error('price_above_cap', price=unit_price, cap=cap)
-            currency = budget.currency
-            amount = currency.round(unit_price * quantity)
+            amount = budget.currency.round(unit_price * quantity)
             line = cached(('line', authorisation.id),
                 authorisation.budget_line)
             if not line:
                 raise error('category_not_in_budget',
                     category=authorisation.category.rec_name)
+        return {
+            'provider': provider, 'authorisation': authorisation,
+            'budget': budget, 'line': line, 'product': product,
+            'date': date, 'quantity': quantity, 'unit_price': unit_price,
+            'amount': amount, 'confirm_duplicate': bool(confirm_duplicate),
+            }
 
-            # Locked before the cap and duplicate checks: claims and
-            # charges of the budget line wait here one after the other
-            available = cls._lock_budget_line(line)
-            if budget.state != 'active':
-                raise error('no_active_budget')
-            if amount > available:
-                raise error('over_budget')
-            claimed = authorisation.claimed_in_month(date)
-            if claimed + amount > authorisation.monthly_cap:
-                raise error('over_monthly_cap',
-                    amount=amount, cap=authorisation.monthly_cap,
-                    claimed=claimed)
-            if not confirm_duplicate and cls.search([
-                        ('provider', '=', provider.id),
-                        ('client', '=', authorisation.client.id),
-                        ('product', '=', product.id),
+    @staticmethod
+    def _duplicate_key(prepared):
+        "What makes claims likely duplicates of one another"
+        return (prepared['provider'].id,
+            prepared['authorisation'].client.id, prepared['product'].id,
+            prepared['date'], prepared['quantity'])
+
+    @classmethod
+    def _check_funds(cls, prepared, available, claimed, is_duplicate):
+        """Check the prepared claim against what the budget line has
+        available and the authorisation claimed in the claim's month
+        (both read under the line's lock) and, unless confirmed, against
+        a like open claim (is_duplicate: a function of the duplicate key).
+        Raise ClaimError when refused."""
+        authorisation = prepared['authorisation']
+        amount = prepared['amount']
+        if prepared['budget'].state != 'active':
+            raise error('no_active_budget')
+        if amount > available:
+            raise error('over_budget')
+        if claimed + amount > authorisation.monthly_cap:
+            raise error('over_monthly_cap',
+                amount=amount, cap=authorisation.monthly_cap,
+                claimed=claimed)
+        if (not prepared['confirm_duplicate']
+                and is_duplicate(cls._duplicate_key(prepared))):
+            raise error('duplicate', service=prepared['product'].rec_name,
+                date=prepared['date'], quantity=prepared['quantity'])
+
+    @classmethod
+    def _claim_values(cls, prepared, source, today, config,
+            idempotency_key=None, digest=None):
+        "The values of the new claim of prepared"
+        authorisation = prepared['authorisation']
+        budget = prepared['budget']
+        return {
+            'company': budget.company.id,
+            'authorisation': authorisation.id,
+            'provider': prepared['provider'].id,
+            'client': authorisation.client.id,
+            'budget': budget.id,
+            'budget_line': prepared['line'].id,
+            'date': prepared['date'],
+            'product': prepared['product'].id,
+            'quantity': prepared['quantity'],
+            'unit_price': prepared['unit_price'],
+            'amount': prepared['amount'],
+            'claimed_amount': prepared['amount'],
+            'source': source,
+            'idempotency_key': idempotency_key,
+            'idempotency_digest': (
+                digest if idempotency_key is not None else None),
+            'duplicate_confirmed': prepared['confirm_duplicate'],
+            'dispute_end': today + dt.timedelta(
+                days=config.get_claim_dispute_days()),
+            'state': 'pending',
+            }
+
+    @classmethod
+    def submit(cls, provider, authorisation, product, date, quantity,
+            unit_price=None, idempotency_key=None, confirm_duplicate=False,
+            source='portal', cache=None):
+        """Claim quantity of product delivered on date under the
+        authorisation for provider: check it, reserve its amount on the
+        budget line and open the dispute window. Return (claim, created):
+        the same idempotency key returns the first claim. Raise ClaimError
+        (nothing written) when refused.
+
+        cache: a dict kept by the caller over the claims of one request
+        (a CSV upload): what does not change within it (the authorisation,
+        the service, its contract and prices, the budget line) is looked
+        up once; the budget, the cap and the duplicates are checked for
+        each claim under the line's lock."""
+        pool = Pool()
+        Date = pool.get('ir.date')
+        Party = pool.get('party.party')
+        config = cls._config()
+        provider = Party(int(provider))
+        digest = None
+        if idempotency_key is not None:
+            if (not isinstance(idempotency_key, str)
+                    or not 0 < len(idempotency_key) <= 255):
+                raise error('invalid_request')
+            digest = cls.request_digest({
+                    'authorisation': authorisation, 'product': product,
+                    'date': date, 'quantity': quantity,
+                    'unit_price': unit_price})
+            claim = cls.find_by_key(provider, idempotency_key)
+            if claim:
+                if claim.idempotency_digest != digest:
+                    raise error('idempotency_key_reused',
+                        key=idempotency_key)
+                return claim, False
+        today = Date.today()
+        prepared = cls._prepare(provider, authorisation, product, date,
+            quantity, unit_price=unit_price,
+            confirm_duplicate=confirm_duplicate, cache=cache, today=today,
+            config=config)
+
+        def is_duplicate(key):
+            provider_id, client_id, product_id, date, quantity = key
+            return bool(cls.search([
+                        ('provider', '=', provider_id),
+                        ('client', '=', client_id),
+                        ('product', '=', product_id),
                         ('date', '=', date),
                         ('quantity', '=', quantity),
                         ('state', 'in', OPEN_CLAIM_STATES),
-                        ], limit=1):
-                raise error('duplicate', service=product.rec_name,
-                    date=date, quantity=quantity)
-            claim = cls(
-                company=budget.company, authorisation=authorisation,
-                provider=provider, client=authorisation.client,
-                budget=budget, budget_line=line, date=date,
-                product=product, quantity=quantity, unit_price=unit_price,
-                amount=amount, claimed_amount=amount, source=source,
-                idempotency_key=idempotency_key,
-                idempotency_digest=(digest
-                    if idempotency_key is not None else None),
-                duplicate_confirmed=bool(confirm_duplicate),
-                dispute_end=today + dt.timedelta(
-                    days=config.get_claim_dispute_days()),
-                state='pending')
-            claim.save()
-            cls._update_line('reserve', line, amount, str(claim), date=date)
+                        ], limit=1))
+        with without_check_access():
+            line = prepared['line']
+            # Locked before the cap and duplicate checks: claims and
+            # charges of the budget line wait here one after the other
+            available = cls._lock_budget_line(line)
+            cls._check_funds(prepared, available,
+                prepared['authorisation'].claimed_in_month(
+                    prepared['date']),
+                is_duplicate)
+            claim, = cls.create([cls._claim_values(prepared, source,
+                        today, config, idempotency_key=idempotency_key,
+                        digest=digest)])
+            cls._update_line('reserve', line, prepared['amount'],
+                str(claim), date=prepared['date'])
         return claim, True
+
+    @classmethod
+    def submit_many(cls, provider, requests, source='csv'):
+        """Claim for provider each request (a dict of the arguments of
+        submit but the idempotency key, or the ClaimError refusing it
+        already) at once: the rules of submit row after row, as if each
+        claim were submitted after the ones accepted before it, with one
+        lock and one reservation per budget line, one query for the
+        duplicates and one create of the accepted claims. Return for each
+        request its claim or the ClaimError refusing it (a refused
+        request writes nothing)."""
+        pool = Pool()
+        Date = pool.get('ir.date')
+        Party = pool.get('party.party')
+        config = cls._config()
+        provider = Party(int(provider))
+        today = Date.today()
+        cache = {}
+        results = list(requests)
+        prepared = {}
+        for index, request in enumerate(requests):
+            if isinstance(request, ClaimError):
+                continue
+            try:
+                prepared[index] = cls._prepare(provider, cache=cache,
+                    today=today, config=config, **request)
+            except ClaimError as exception:
+                results[index] = exception
+        if not prepared:
+            return results
+        with without_check_access():
+            # each line locked once, in the order of the charges' locks
+            lines = sorted({p['line'].id for p in prepared.values()})
+            available = {
+                line: cls._lock_budget_line(line) for line in lines}
+            open_keys = cls._open_duplicate_keys(
+                provider, prepared.values())
+            claimed = {}
+            accepted = []
+            for index in sorted(prepared):
+                claim = prepared[index]
+                authorisation = claim['authorisation']
+                month = (authorisation.id, month_start(claim['date']))
+                if month not in claimed:
+                    claimed[month] = authorisation.claimed_in_month(
+                        claim['date'])
+                try:
+                    cls._check_funds(claim, available[claim['line'].id],
+                        claimed[month], open_keys.__contains__)
+                except ClaimError as exception:
+                    results[index] = exception
+                    continue
+                available[claim['line'].id] -= claim['amount']
+                claimed[month] += claim['amount']
+                open_keys.add(cls._duplicate_key(claim))
+                accepted.append(index)
+            values = [cls._claim_values(prepared[i], source, today, config)
+                for i in accepted]
+            claims = []
+            # (by CREATE_BATCH: Tryton checks each record of a batch
+            # against the batch's ids, quadratic in its size)
+            for start in range(0, len(values), CREATE_BATCH):
+                claims.extend(
+                    cls.create(values[start:start + CREATE_BATCH]))
+            by_line = defaultdict(list)
+            for index, claim in zip(accepted, claims):
+                results[index] = claim
+                by_line[prepared[index]['line'].id].append(index)
+            for line in lines:
+                if not by_line[line]:
+                    continue
+                indexes = by_line[line]
+                first, last = results[indexes[0]], results[indexes[-1]]
+                # one reservation of the line's claims (their ledger
+                # entry names the first and the last)
+                cls._update_line('reserve', line,
+                    sum(prepared[i]['amount'] for i in indexes),
+                    '%s..%d' % (first, last.id),
+                    date=max(prepared[i]['date'] for i in indexes))
+        return results
+
+    @classmethod
+    def _open_duplicate_keys(cls, provider, prepared):
+        """The duplicate keys of provider's open claims like the prepared
+        ones (one query over their clients, services and dates)"""
+        prepared = list(prepared)
+        keys = set()
+        if not prepared:
+            return keys
+        for claim in cls.search_read([
+                    ('provider', '=', provider.id),
+                    ('client', 'in', list({
+                                p['authorisation'].client.id
+                                for p in prepared})),
+                    ('product', 'in', list({
+                                p['product'].id for p in prepared})),
+                    ('date', '>=', min(p['date'] for p in prepared)),
+                    ('date', '<=', max(p['date'] for p in prepared)),
+                    ('state', 'in', OPEN_CLAIM_STATES),
+                    ], fields_names=['client', 'product', 'date',
+                    'quantity']):
+            keys.add((provider.id, claim['client'], claim['product'],
+                    claim['date'], claim['quantity']))
+        return keys
 
     @classmethod
     def submit_schedule(cls, provider, authorisation, product, start, end,

@@ -86,6 +86,13 @@ class Claim(metaclass=PoolMeta):
         return claim, created
 
     @classmethod
+    def submit_many(cls, *args, **kwargs):
+        results = super().submit_many(*args, **kwargs)
+        if cls._config().get_claim_sms() == 'each':
+            cls.send_receipts([r for r in results if isinstance(r, cls)])
+        return results
+
+    @classmethod
     def send_receipts(cls, claims):
         "Queue an SMS to the client of each claim not yet told of"
         pool = Pool()
