@@ -168,6 +168,51 @@ class Billing(metaclass=PoolMeta):
             InvoiceTax.write(*to_write)
 
 
+class Invoice(metaclass=PoolMeta):
+    __name__ = 'account.invoice'
+
+    def get_move(self):
+        """The move of an HB bill also moves its refundable VAT from the
+        HB service expense to the clearing account: the charges' sales
+        credited the clearing account with the prices the clients pay (VAT
+        included) and debited the expense with them, while the bill's
+        lines debit the clearing account with the prices without VAT and
+        its taxes debit the tax accounts. Without this transfer the
+        clearing account would keep the VAT of taxed bills; with it the
+        bill clears exactly what its charges put into the clearing
+        account, and the expense is the purchases' cost without the VAT
+        the wellbeing area gets back."""
+        pool = Pool()
+        MoveLine = pool.get('account.move.line')
+        InvoiceTax = pool.get('account.invoice.tax')
+        Configuration = pool.get('hb.configuration')
+        if self.move or not self.hb_bill:
+            return super().get_move()
+        move = super().get_move()
+        config = Configuration(1)
+        clearing = config.get_multivalue(
+            'hb_clearing_account', company=self.company.id)
+        expense = config.get_multivalue(
+            'hb_expense_account', company=self.company.id)
+        if not (clearing and expense):
+            return move
+        vat = sum((line.debit - line.credit for line in move.lines
+                if isinstance(getattr(line, 'origin', None), InvoiceTax)
+                and line.account != clearing), ZERO)
+        if not vat:
+            return move
+        lines = []
+        for account, amount in [(clearing, vat), (expense, -vat)]:
+            line = MoveLine(account=account,
+                debit=max(amount, ZERO), credit=max(-amount, ZERO),
+                description=self.description)
+            if account.party_required:
+                line.party = self.party
+            lines.append(line)
+        move.lines = list(move.lines) + lines
+        return move
+
+
 class VATPurchase(ModelSQL, ModelView):
     "The HB purchases per provider, month and tax"
     __name__ = 'hb.vat.purchase'
