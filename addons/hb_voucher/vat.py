@@ -15,6 +15,10 @@ taxes and tax rules.
   line's unit price is the price without tax (account.tax.reverse_compute)
   and the bill's tax amount per tax is the gross of its lines less their
   base, so that each bill's total is its charges' sum to the cent;
+- the move of a taxed bill also takes its refundable VAT off the HB
+  service expense and into the clearing account (Invoice.get_move): the
+  bill clears exactly the tax-included amount its charges' sales put
+  there, and the expense is the cost without the VAT refunded;
 - hb.vat.purchase: exempt and taxable purchases per provider, month and
   tax (base, tax, total) for the wellbeing area's VAT refund claim."""
 from decimal import Decimal

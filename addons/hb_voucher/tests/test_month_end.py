@@ -6,8 +6,11 @@ put into the clearing account, VAT included (the refundable VAT is booked
 to the tax account and taken off the HB service expense), and the
 month-end report of captured-but-unbilled charges ties to the clearing
 account's balance at a date to the cent."""
+import datetime as dt
 from decimal import Decimal
 
+from trytond.modules.account.tests import get_fiscalyear
+from trytond.modules.account_invoice.tests import set_invoice_sequences
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
 from trytond.tests.test_tryton import _DBTestCase, with_transaction
@@ -126,3 +129,110 @@ class MonthEndTestCase(_DBTestCase):
             self.assertEqual(result['checks'], {
                     'clearing': True, 'spent': True, 'analytic': True},
                 result['mismatches'])
+
+    def assertTies(self, report, data, lines):
+        "report ties to the clearing account with lines {provider: sum}"
+        self.assertEqual(
+            {r['provider']: r['amount'] for r in report['lines']}, lines)
+        total = sum(lines.values(), Decimal('0.00'))
+        self.assertEqual(report['total'], total)
+        self.assertEqual(report['clearing_balance'], total)
+        self.assertEqual(
+            -balance(data['clearing'], report['date']), total)
+        self.assertEqual(report['difference'], Decimal('0.00'))
+        self.assertTrue(report['tied'])
+
+    @with_transaction()
+    def test_unbilled_report_ties(self):
+        """The month-end report lists per provider the posted charges not
+        on a posted bill and ties to the clearing account: before
+        billing (all), after billing (none) and with charges captured
+        after the bills (those); a charge whose sale is not yet posted
+        is in neither"""
+        pool = Pool()
+        Billing = pool.get('hb.billing')
+        Charge = pool.get('hb.charge')
+        Date = pool.get('ir.date')
+        Unbilled = pool.get('hb.charge.unbilled')
+        with set_company(create_wellbeing_area()):
+            data, _, exempt, taxable = self.setup()
+            today = Date.today()
+            charges = self.month(exempt, taxable)
+            self.assertTies(Unbilled.unbilled(today), data, {})
+            while Charge.post_sales():
+                pass
+
+            def sums(charges):
+                result = {}
+                for charge in charges:
+                    result[charge.provider.id] = result.get(
+                        charge.provider.id, Decimal(0)) + charge.amount
+                return result
+            self.assertTies(Unbilled.unbilled(today), data, sums(charges))
+            Billing.bill_providers(end_date=today, post=True)
+            self.assertTies(Unbilled.unbilled(today), data, {})
+            later = [self.charge(taxable, [(0, 1), (2, 3)]),
+                self.charge(exempt, [(1, 1)])]
+            while Charge.post_sales():
+                pass
+            self.charge(taxable, [(0, 2)])  # its sale not posted
+            report = Unbilled.unbilled(today)
+            self.assertTies(report, data, sums(later))
+            line, = [r for r in report['lines']
+                if r['provider'] == taxable.party.id]
+            self.assertEqual(
+                (line['charges'], line['first_date'], line['last_date']),
+                (1, today, today))
+
+            # the wizard under the finance menu shows the same
+            Report = pool.get('hb.charge.unbilled.report', type='wizard')
+            session_id, _, _ = Report.create()
+            result = Report.execute(
+                session_id, {'start': {'date': today}}, 'result')
+            values = result['view']['defaults']
+            self.assertEqual(values['total'], report['total'])
+            self.assertEqual(values['difference'], Decimal('0.00'))
+            self.assertTrue(values['tied'])
+            self.assertEqual(len(values['lines']), 2)
+            Report.delete(session_id)
+
+    @with_transaction()
+    def test_unbilled_report_bill_next_month(self):
+        """Charges of a month billed on the first day of the next month:
+        at the month's end they are unbilled and the clearing account
+        holds them (VAT included); on the bill's date both are zero"""
+        pool = Pool()
+        Billing = pool.get('hb.billing')
+        Charge = pool.get('hb.charge')
+        Date = pool.get('ir.date')
+        Unbilled = pool.get('hb.charge.unbilled')
+        FiscalYear = pool.get('account.fiscalyear')
+        with set_company(create_wellbeing_area()):
+            data, _, exempt, taxable = self.setup()
+            today = Date.today()
+            month_end = (today.replace(day=28) + dt.timedelta(days=4)
+                ).replace(day=1) - dt.timedelta(days=1)
+            next_month = month_end + dt.timedelta(days=1)
+            if next_month.year != today.year:
+                fiscalyear = set_invoice_sequences(get_fiscalyear(
+                        data['company'], today=next_month))
+                fiscalyear.save()
+                FiscalYear.create_period([fiscalyear])
+            charges = self.month(exempt, taxable)
+            while Charge.post_sales():
+                pass
+            bills = Billing.bill_providers(
+                end_date=today, date=next_month, post=True)
+            self.assertEqual(
+                {b.move.date for b in bills}, {next_month})
+            self.assertGreater(sum(b.tax_amount for b in bills), 0)
+            sums = {}
+            for charge in charges:
+                sums[charge.provider.id] = sums.get(
+                    charge.provider.id, Decimal(0)) + charge.amount
+            report = Unbilled.unbilled(month_end)
+            self.assertTies(report, data, sums)
+            self.assertEqual(report['total'], sum(c.amount for c in charges))
+            self.assertTies(Unbilled.unbilled(next_month), data, {})
+            self.assertEqual(
+                balance(data['clearing'], next_month), Decimal('0.00'))
