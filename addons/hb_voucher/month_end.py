@@ -128,8 +128,9 @@ class Unbilled(ModelView):
             # in this report without access to the chart of accounts
             with without_check_access(), Transaction().set_context(
                     company=company.id, date=date, posted=True):
-                balance = -Account(account.id).balance
-        difference = company.currency.round(balance - total)
+                # + ZERO: no -0.00 on the form
+                balance = -Account(account.id).balance + ZERO
+        difference = company.currency.round(balance - total) + ZERO
         return {
             'date': date,
             'currency': company.currency.id,
