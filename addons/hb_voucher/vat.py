@@ -176,10 +176,11 @@ class Invoice(metaclass=PoolMeta):
     __name__ = 'account.invoice'
 
     def get_move(self):
-        """The move of an HB bill also moves its refundable VAT from the
-        HB service expense to the clearing account: the charges' sales
-        credited the clearing account with the prices the clients pay (VAT
-        included) and debited the expense with them, while the bill's
+        """The move of an HB bill (or of its credit note) also moves its
+        refundable VAT from the HB service expense to the clearing
+        account: the charges' sales credited the clearing account with the
+        prices the clients pay (VAT included) and debited the expense with
+        them, while the bill's
         lines debit the clearing account with the prices without VAT and
         its taxes debit the tax accounts. Without this transfer the
         clearing account would keep the VAT of taxed bills; with it the
@@ -190,7 +191,7 @@ class Invoice(metaclass=PoolMeta):
         MoveLine = pool.get('account.move.line')
         InvoiceTax = pool.get('account.invoice.tax')
         Configuration = pool.get('hb.configuration')
-        if self.move or not self.hb_bill:
+        if self.move or self.type != 'in':
             return super().get_move()
         move = super().get_move()
         config = Configuration(1)
@@ -198,7 +199,10 @@ class Invoice(metaclass=PoolMeta):
             'hb_clearing_account', company=self.company.id)
         expense = config.get_multivalue(
             'hb_expense_account', company=self.company.id)
-        if not (clearing and expense):
+        # HB bills and their credit notes (Invoice.credit does not mark
+        # them hb_bill) book their lines on the clearing account
+        if not (clearing and expense and any(
+                    line.account == clearing for line in self.line_lines)):
             return move
         vat = sum((line.debit - line.credit for line in move.lines
                 if isinstance(getattr(line, 'origin', None), InvoiceTax)

@@ -100,6 +100,7 @@ class MonthEndTestCase(_DBTestCase):
         Charge = pool.get('hb.charge')
         Date = pool.get('ir.date')
         Reconciliation = pool.get('hb.charge.reconciliation')
+        Invoice = pool.get('account.invoice')
         with set_company(create_wellbeing_area()):
             data, taxes, exempt, taxable = self.setup()
             charges = self.month(exempt, taxable)
@@ -129,6 +130,20 @@ class MonthEndTestCase(_DBTestCase):
             self.assertEqual(result['checks'], {
                     'clearing': True, 'spent': True, 'analytic': True},
                 result['mismatches'])
+
+            # A credit note of the taxed bill puts its charges back into
+            # the clearing account, VAT included, and takes back its VAT
+            taxed, = [b for b in bills if b.party == taxable.party]
+            credit, = Invoice.credit([taxed])
+            credit.invoice_date = Date.today()
+            credit.save()
+            Invoice.post([credit])
+            self.assertEqual(credit.total_amount, -taxed.total_amount)
+            self.assertEqual(balance(data['clearing']), -taxed.total_amount)
+            self.assertEqual(
+                balance(tax_account), vat - taxed.tax_amount)
+            self.assertEqual(balance(data['expense']),
+                total - vat + taxed.tax_amount)
 
     def assertTies(self, report, data, lines):
         "report ties to the clearing account with lines {provider: sum}"
