@@ -180,13 +180,12 @@ class Invoice(metaclass=PoolMeta):
         refundable VAT from the HB service expense to the clearing
         account: the charges' sales credited the clearing account with the
         prices the clients pay (VAT included) and debited the expense with
-        them, while the bill's
-        lines debit the clearing account with the prices without VAT and
-        its taxes debit the tax accounts. Without this transfer the
-        clearing account would keep the VAT of taxed bills; with it the
-        bill clears exactly what its charges put into the clearing
-        account, and the expense is the purchases' cost without the VAT
-        the wellbeing area gets back."""
+        them, while the bill's lines debit the clearing account with the
+        prices without VAT and its taxes debit the tax accounts. Without
+        this transfer the clearing account would keep the VAT of taxed
+        bills; with it the bill clears exactly what its charges put into
+        the clearing account, and the expense is the purchases' cost
+        without the VAT the wellbeing area gets back."""
         pool = Pool()
         MoveLine = pool.get('account.move.line')
         InvoiceTax = pool.get('account.invoice.tax')
