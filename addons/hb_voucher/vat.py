@@ -15,6 +15,10 @@ taxes and tax rules.
   line's unit price is the price without tax (account.tax.reverse_compute)
   and the bill's tax amount per tax is the gross of its lines less their
   base, so that each bill's total is its charges' sum to the cent;
+- the move of a taxed bill also takes its refundable VAT off the HB
+  service expense and into the clearing account (Invoice.get_move): the
+  bill clears exactly the tax-included amount its charges' sales put
+  there, and the expense is the cost without the VAT refunded;
 - hb.vat.purchase: exempt and taxable purchases per provider, month and
   tax (base, tax, total) for the wellbeing area's VAT refund claim."""
 from decimal import Decimal
@@ -166,6 +170,54 @@ class Billing(metaclass=PoolMeta):
                             'amount': tax_line.amount + difference}))
         if to_write:
             InvoiceTax.write(*to_write)
+
+
+class Invoice(metaclass=PoolMeta):
+    __name__ = 'account.invoice'
+
+    def get_move(self):
+        """The move of an HB bill (or of its credit note) also moves its
+        refundable VAT from the HB service expense to the clearing
+        account: the charges' sales credited the clearing account with the
+        prices the clients pay (VAT included) and debited the expense with
+        them, while the bill's lines debit the clearing account with the
+        prices without VAT and its taxes debit the tax accounts. Without
+        this transfer the clearing account would keep the VAT of taxed
+        bills; with it the bill clears exactly what its charges put into
+        the clearing account, and the expense is the purchases' cost
+        without the VAT the wellbeing area gets back."""
+        pool = Pool()
+        MoveLine = pool.get('account.move.line')
+        InvoiceTax = pool.get('account.invoice.tax')
+        Configuration = pool.get('hb.configuration')
+        if self.move or self.type != 'in':
+            return super().get_move()
+        move = super().get_move()
+        config = Configuration(1)
+        clearing = config.get_multivalue(
+            'hb_clearing_account', company=self.company.id)
+        expense = config.get_multivalue(
+            'hb_expense_account', company=self.company.id)
+        # HB bills and their credit notes (Invoice.credit does not mark
+        # them hb_bill) book their lines on the clearing account
+        if not (clearing and expense and any(
+                    line.account == clearing for line in self.line_lines)):
+            return move
+        vat = sum((line.debit - line.credit for line in move.lines
+                if isinstance(getattr(line, 'origin', None), InvoiceTax)
+                and line.account != clearing), ZERO)
+        if not vat:
+            return move
+        lines = []
+        for account, amount in [(clearing, vat), (expense, -vat)]:
+            line = MoveLine(account=account,
+                debit=max(amount, ZERO), credit=max(-amount, ZERO),
+                description=self.description)
+            if account.party_required:
+                line.party = self.party
+            lines.append(line)
+        move.lines = list(move.lines) + lines
+        return move
 
 
 class VATPurchase(ModelSQL, ModelView):
