@@ -3,12 +3,15 @@
 """The answers to the client's requests (issue 13, Omasote): one SMS to
 the sender, in their language and without personal data, when the
 own-worker handles or refuses a request."""
+from decimal import Decimal
+
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
 from trytond.tests.test_tryton import _DBTestCase, with_transaction
 
 from trytond.modules.hb_budget.tests.tools import module_po_path
 
+from . import test_client_case
 from .tools import create_client, create_wellbeing_area, setup_hb
 
 MOBILE = '+358403333471'
@@ -101,6 +104,59 @@ class ClientAnswersTestCase(_DBTestCase):
             for text in [m.text for m in Message.search([])]:
                 for private in ["Vastaus", "Apu", "Voimmeko", "tisdag"]:
                     self.assertNotIn(private, text)
+
+    @with_transaction()
+    def test_rectification_decided_closes_request(self):
+        """Deciding a rectification received through the page marks its
+        request handled with the outcome (one SMS); one received in the
+        back office has no request"""
+        pool = Pool()
+        Rectification = pool.get('hb.decision.rectification')
+        Request = pool.get('hb.client.request')
+        load_translations('hb_budget')
+        load_translations()
+        company = create_wellbeing_area()
+        with set_company(company):
+            data = setup_hb()
+            client = create_client(data, MOBILE, name="Oikaisu Asiakas",
+                lang='fi')
+            decision = test_client_case.create_budget_lines(data, client, {
+                    'home_help': Decimal('300.00'),
+                    'meals': Decimal('200.00'),
+                    })
+            page, office = Rectification.create([{
+                        'company': company.id, 'decision': decision.id,
+                        'channel': 'client_page',
+                        'request': "Ateriapalvelun määrä on liian pieni.",
+                        }, {
+                        'company': company.id, 'decision': decision.id,
+                        'channel': 'back_office',
+                        'request': "Kirjeitse tullut vaatimus.",
+                        }])
+            request, = Request.create([{
+                        'client': client.id, 'person': client.id,
+                        'kind': 'rectification', 'rectification': page.id,
+                        'text': page.request,
+                        }])
+            for rectification in [page, office]:
+                rectification.outcome = 'upheld'
+                rectification.reasons = "Määrä vastaa suunnitelmaa."
+            Rectification.save([page, office])
+            Rectification.decide([page, office])
+
+            request = Request(request.id)
+            self.assertEqual(request.state, 'done')
+            self.assertEqual(request.handled_date, page.decision_date)
+            date = page.decision_date
+            self.assertEqual(request.answer,
+                "Oikaisuvaatimuksesi ratkaistiin %s: Vaatimus "
+                "hylätään, päätös pysyy. Perustelut ovat päätöskirjeessä."
+                % date.strftime('%d.%m.%Y'))
+            self.assertEqual(self.messages(MOBILE), [
+                    "Henkilökohtainen budjetti: pyyntöösi on vastattu. "
+                    "Katso vastaus asiakassivultasi."])
+            self.assertEqual(Request.search([
+                        ('rectification', '=', office.id)]), [])
 
 
 del _DBTestCase
