@@ -19,6 +19,7 @@ from trytond.transaction import Transaction
 
 from .demo_claims import load_claims
 from .demo_finance import load_finance
+from .demo_requests import load_requests
 
 # proteus, the client library, is needed only to load the demo (not by the
 # module at run time): load() imports it
@@ -175,7 +176,7 @@ def load(config):
             load_legal_bases, load_providers, load_portal_passwords,
             load_clients,
             load_comparison, load_charges, load_finance, load_billing,
-            load_claims,
+            load_claims, load_requests,
             load_ratings_and_gaps]:
         run(config, company, part)
     # What each role finds waiting for it, and no first-login wizard

@@ -307,7 +307,9 @@ def _home(request, pool, login, language, error=None, message=None,
     AccessLog.log_web('client_page', login.person, 'hb.claim',
         [(c.id, client.id) for c in claims])
     from .client_authorisations import page_context
-    extra = {'auth_code': None, **page_context(pool, login), **extra}
+    from .client_notices import page_context as notices_context
+    extra = {'auth_code': None, **page_context(pool, login),
+        **notices_context(pool, login), **extra}
     return render(request, 'client_home.html', language, status=status,
         private=True, csrf_token=login.csrf_token, login=login,
         client=client, budgets=budgets, pending=pending,

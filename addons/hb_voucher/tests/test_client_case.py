@@ -148,6 +148,19 @@ class ClientCasePageTestCase(RouteTestCase):
                     'hb_login_answer_time': 0,
                     'hb_client_move_limit': Decimal('100.00'),
                     })
+            # moves within the limit are decided in the name of an
+            # official with a delegation (Hallintolaki 53 e §)
+            User = pool.get('res.user')
+            Delegation = pool.get('hb.decision.delegation')
+            admin, = User.search([('login', '=', 'admin')])
+            Delegation.create([{
+                        'company': data['company'].id, 'user': admin.id,
+                        'title': "Johtava sosiaalityöntekijä",
+                        'max_amount': Decimal('100000.00'),
+                        }])
+            Configuration.write([Configuration(1)], {
+                    'automated_decider': admin.id})
+            cls.official_id = admin.id
 
     def url(self, path=''):
         return '/%s/hb/%s' % (DB_NAME, path)
@@ -350,10 +363,11 @@ class ClientCasePageTestCase(RouteTestCase):
             return (decision.state, decision.outcome,
                 decision.supersedes.id, decision.amount,
                 bool(decision.letter), decision.sent_date is not None,
-                Decision(old).superseded_by.id)
+                Decision(old).superseded_by.id, decision.automated,
+                decision.approved_by.id)
         self.assertEqual(self.run_pool(decision), (
                 'approved', 'amended', old, sum(amounts.values()), True,
-                True, new))
+                True, new, True, self.official_id))
         found = self.requests(self.mover_id, kind='move')
         self.assertEqual(found[-1], ('move', 'done', "Enemmän aterioita",
                 Decimal('50.00')))
@@ -364,6 +378,30 @@ class ClientCasePageTestCase(RouteTestCase):
         self.assertIn("Amended", text)
         response = client.get(self.url('client/case/letter/%d' % new))
         self.assertEqual(response.status_code, 200)
+
+    def test_move_without_official_to_inbox(self):
+        """Without the settings' official for automatic decisions a move
+        within the limit waits in the inbox too"""
+        def set_official(official_id):
+            def write(pool):
+                Configuration = pool.get('hb.configuration')
+                Configuration.write([Configuration(1)], {
+                        'automated_decider': official_id})
+            self.run_pool(write)
+        client = self.login(MOBILE)
+        amounts, old = self.lines(self.client_id)
+        set_official(None)
+        try:
+            response = self.post(client, 'move', {
+                    'from': self.home_help_id, 'to': self.meals_id,
+                    'amount': '10'})
+        finally:
+            set_official(self.official_id)
+        self.assertEqual(response.status_code, 302)
+        self.assertIn('done=move_requested', response.headers['Location'])
+        self.assertEqual(self.lines(self.client_id), (amounts, old))
+        self.assertIn(('move', 'open', None, Decimal('10.00')),
+            self.requests(self.client_id, kind='move'))
 
     def test_move_above_limit_to_inbox(self):
         """A move above the limit waits in the inbox; the own-worker
