@@ -24,6 +24,7 @@ test_pg_restart restarts the shared server.
 import argparse
 import fcntl
 import glob
+import json
 import os
 import shutil
 import subprocess
@@ -39,6 +40,8 @@ MODULES = ['hb_budget', 'hb_marketplace', 'hb_voucher', 'hb_avain']
 ALONE = {'tests.test_pg_restart'}
 WEIGHTS = os.path.join(ROOT, 'tests', 'test-weights.txt')
 DEFAULT_WEIGHT = 30.0
+# lines of each failure's report repeated at the end of the run
+TRACE_LINES = 40
 UNIT_TIMES = {}
 
 
@@ -252,7 +255,7 @@ def run_parallel(args, names):
 
     # the children left their times in HB_ARTIFACTS/times-<shard>.txt
     totals = {'passed': 0, 'failed': 0, 'skipped': 0, 'run': 0}
-    class_times, unit_times, failures = {}, {}, []
+    class_times, unit_times, failures, orders = {}, {}, [], []
     for index in range(1, first):
         path = artifacts and os.path.join(
             artifacts, 'shard-%d.txt' % index)
@@ -270,7 +273,11 @@ def run_parallel(args, names):
                     seconds, key = rest.split(' ', 1)
                     unit_times[key] = float(seconds)
                 elif kind == 'fail':
-                    failures.append(rest)
+                    failures.append([rest, ''])
+                elif kind == 'trace' and failures:
+                    failures[-1][1] = json.loads(rest)
+                elif kind == 'order':
+                    orders.append('[%d] %s' % (index, rest))
         os.remove(path)
     shutil.rmtree(queue_dir, ignore_errors=True)
     elapsed = time.monotonic() - start
@@ -280,6 +287,11 @@ def run_parallel(args, names):
         print('\nThe CPUs were busy %.0f %% of the run (%d CPUs, %d '
             'processes)' % (100.0 * (cpu_end[0] - cpu_start[0])
                 / (cpu_end[1] - cpu_start[1]), os.cpu_count(), jobs))
+    if totals['failed']:
+        # the whole log may be cut: the failures' ends and what ran before
+        print('\nThe test modules each process ran, in order:')
+        for line in orders:
+            print('  ' + line)
     report(class_times, unit_times, elapsed, totals['run'],
         totals['passed'], totals['failed'], totals['skipped'], failures)
     if len(statuses) != jobs + bool(alone) or any(statuses):
@@ -305,8 +317,16 @@ def report(class_times, unit_times, elapsed, run, passed, failed, skipped,
                 file.write('%.1f %s\n' % (seconds, key))
     if failures:
         print('\nFailed or in error:')
-        for name in failures:
+        for name, trace in failures:
             print('  FAIL: %s' % name)
+            # the start (a doctest's failed example) and the end (the
+            # exception) of the report
+            lines = trace.rstrip('\n').splitlines()
+            if len(lines) > TRACE_LINES:
+                lines = (lines[:TRACE_LINES // 4] + ['    [...]']
+                    + lines[-(TRACE_LINES - TRACE_LINES // 4):])
+            for line in lines:
+                print('    ' + line)
     print('\nRan %d tests in %.1f s' % (run, elapsed))
     print('%d passed, %d failed, %d skipped' % (passed, failed, skipped))
 
@@ -369,8 +389,12 @@ def main():
                 file.write('class %.1f %s\n' % (seconds, key))
             for key, seconds in UNIT_TIMES.items():
                 file.write('unit %.1f %s\n' % (seconds, key))
-            for test, _ in (result.failures + result.errors):
+            # the order the shard ran its test modules in, to run a
+            # failure again after the same ones
+            file.write('order %s\n' % ' '.join(UNIT_TIMES))
+            for test, trace in (result.failures + result.errors):
                 file.write('fail %s\n' % test.id())
+                file.write('trace %s\n' % json.dumps(trace))
     report(result.class_times, UNIT_TIMES, elapsed, result.testsRun,
         passed, failed, skipped)
     # a process of the queue may find it empty (the parent counts the tests)
