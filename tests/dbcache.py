@@ -124,6 +124,10 @@ def install():
         cache_name = '-'.join(sorted(modules))
         if setup_name := '|'.join(_func_name(f) for f in setup):
             cache_name += f'--{setup_name}'
+        # A test class before it in the process may have left the database
+        # with its connections open (the pool keeps them): restoring drops
+        # the database, which PostgreSQL refuses while they are open.
+        test_tryton.drop_db()
         if test_tryton.restore_db_cache(cache_name):
             return pconfig.set_trytond()
         with _locked(cache_name):

@@ -62,3 +62,26 @@ class DbCacheTestCase(unittest.TestCase):
             process.join(30)
             with open(path) as file:
                 self.assertEqual(file.read().split(), ['first', 'second'])
+
+    def test_scenario_after_a_class_that_left_its_database_open(self):
+        """A scenario's activate_modules restores its database even when a
+        test class before it in the process left the database with open
+        connections (CI: the claims scenario after the translation coverage
+        failed with 'database is being accessed by other users')"""
+        from trytond.tests import test_tryton, tools
+        from trytond.tests.test_tryton import DB_NAME
+        from trytond.transaction import Transaction
+
+        # what tests.runner does before importing the test modules
+        dbcache.install()
+        self.addCleanup(test_tryton.drop_db)
+        test_tryton.activate_module(['hb_budget'])
+        # a test class's transaction leaves its connection in the pool
+        with Transaction().start(DB_NAME, 0):
+            pass
+        tools.activate_modules('hb_budget')
+        with Transaction().start(DB_NAME, 0) as transaction:
+            cursor = transaction.connection.cursor()
+            cursor.execute("SELECT state FROM ir_module "
+                "WHERE name = 'hb_budget'")
+            self.assertEqual(cursor.fetchone(), ('activated',))

@@ -13,7 +13,11 @@ import io
 import os
 import unittest
 
-from trytond.tests.test_tryton import activate_module, with_transaction
+from trytond.tests.test_tryton import (
+    activate_module,
+    drop_db,
+    with_transaction,
+)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MINIMUM = 98.0
@@ -48,6 +52,12 @@ class TranslationCoverageTestCase(unittest.TestCase):
     def setUpClass(cls):
         # (hb_avain depends on the other three: their database)
         activate_module(['hb_avain'])
+
+    @classmethod
+    def tearDownClass(cls):
+        # as trytond's own test cases do: the next test class in this
+        # process starts from no database
+        drop_db()
 
     @with_transaction()
     def test_finnish_coverage_per_role(self):
