@@ -26,6 +26,8 @@ export TRYTOND_CONFIG="$VAR/trytond.conf"
 
 ensure_venv
 ensure_sao
+# LibreOffice (Writer without the GUI) converts the letters to PDF
+apt_install libreoffice-writer-nogui
 
 HASH="$(sources_hash)"
 if [ ! -f "$READY" ]; then

@@ -38,7 +38,11 @@ RUNNER_ARGS=()
 if [ "$BACKEND" = postgresql ]; then
     ensure_sao
     ensure_npm_tools
-    apt_install chromium chromium-driver
+    # LibreOffice converts the decision letters to PDF (Writer without
+    # the GUI, in the same apt step as the browser); required on
+    # PostgreSQL: the PDF tests fail without it (pdf_tools.py)
+    apt_install chromium chromium-driver libreoffice-writer-nogui
+    export HB_REQUIRE_SOFFICE=1
     pg_start
     # the cache as template databases, kept as dumps in DB_CACHE's folder
     PG_CACHE_DIR="$DB_CACHE"

@@ -3,10 +3,12 @@
 """The client's side of the budget in headless Chromium (issue 13,
 Omasote): the client logs in with the mobile number and the one-time
 code, opens the case page from the budget page, sees the plan and the
-decision with its letter link, and sends a message to the own-worker.
+decision with its letter link (the letter downloads as a PDF), and
+sends a message to the own-worker.
 axe-core finds no violation on the case page. Screenshots are kept in
 HB_ARTIFACTS (client-case-*.png)."""
 import unittest
+import urllib.request
 from decimal import Decimal
 
 from trytond.pool import Pool
@@ -19,6 +21,7 @@ from tests.browser import (
     run_axe,
     screenshot,
 )
+from trytond.modules.hb_budget.tests.pdf_tools import pdf_text
 from trytond.modules.hb_marketplace.tests.tools import (
     activate_with_languages,
 )
@@ -93,6 +96,14 @@ class ClientCaseBrowserTestCase(unittest.TestCase):
         return WebDriverWait(self.driver, 30).until(
             EC.visibility_of_element_located((by, value)))
 
+    def download(self, url):
+        "Return (status, headers, body) of url got with the browser's cookies"
+        cookies = '; '.join('%s=%s' % (c['name'], c['value'])
+            for c in self.driver.get_cookies())
+        request = urllib.request.Request(url, headers={'Cookie': cookies})
+        with urllib.request.urlopen(request, timeout=120) as response:
+            return response.status, response.headers, response.read()
+
     def test_client_sees_plan_letter_and_sends_message(self):
         from selenium.webdriver.common.by import By
         driver = self.driver
@@ -119,6 +130,17 @@ class ClientCaseBrowserTestCase(unittest.TestCase):
         letter = driver.find_element(By.CSS_SELECTOR, 'a.letter')
         self.assertIn('/client/case/letter/%d' % self.ids['decision'],
             letter.get_attribute('href'))
+        # The link downloads the letter archived when sent: a PDF
+        # (LibreOffice converts it; browser tests run on PostgreSQL,
+        # where it is required), fetched with the browser's session
+        status, headers, data = self.download(letter.get_attribute('href'))
+        self.assertEqual((status, headers['Content-Type']),
+            (200, 'application/pdf'))
+        self.assertTrue(data.startswith(b'%PDF'), data[:20])
+        self.assertRegex(headers['Content-Disposition'],
+            r'^attachment; filename="[A-Za-z0-9._-]+\.pdf"$')
+        self.assertIn("The client is granted a personal budget of",
+            pdf_text(data))
         violations = run_axe(driver)
         screenshot(driver, 'client-case-en')
         self.assertFalse(violations, '\n'.join(

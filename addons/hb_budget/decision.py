@@ -1,7 +1,6 @@
 # This file is part of the HB (henkilökohtainen budjetti) modules for Tryton.
 # Licensed under the GNU GPL v3 or later; see LICENSE at the repository root.
 import datetime as dt
-import shutil
 from decimal import ROUND_HALF_UP, Decimal
 
 from dateutil.easter import easter
@@ -26,6 +25,7 @@ from .exceptions import (
     DecisionTotalError,
     PeriodError,
 )
+from .letter_pdf import archive_report
 from .validation import AmountCheckMixin
 
 STATES = [
@@ -1077,32 +1077,6 @@ class DecisionTeamMember(ModelSQL):
                         'hb_budget.msg_decision_modify_closed',
                         decision=member.decision.rec_name,
                         state=member.decision.state_string))
-
-
-def archive_report(report_name, record):
-    """Render the report of record and store it as an attachment of the
-    record: as PDF when LibreOffice is installed, otherwise as the
-    OpenDocument text the report renders"""
-    pool = Pool()
-    Report = pool.get(report_name, type='report')
-    ActionReport = pool.get('ir.action.report')
-    Attachment = pool.get('ir.attachment')
-    with without_check_access():
-        ext, content, _, name = Report.execute([record.id], {})
-        if ext == 'odt' and (
-                shutil.which('soffice') or shutil.which('libreoffice')):
-            action, = ActionReport.search([
-                    ('report_name', '=', report_name)], limit=1)
-            action.extension = 'pdf'
-            try:
-                ext, content = Report.convert(action, content)
-            except Exception:
-                ext = 'odt'
-        attachment = Attachment(
-            resource=record, name='%s.%s' % (name, ext),
-            data=content)
-        attachment.save()
-    return attachment
 
 
 class DecisionLetter(Report):

@@ -25,6 +25,7 @@ from trytond.protocols.wrappers import (
 from trytond.transaction import Transaction, without_check_access
 from trytond.wsgi import app
 
+from trytond.modules.hb_budget.letter_pdf import render_letter
 from trytond.modules.hb_marketplace import portal
 from trytond.modules.hb_marketplace.portal import render
 from trytond.modules.hb_marketplace.tools import ID_CONVERTER
@@ -132,7 +133,8 @@ def client_case(request, pool, login, language):
 @client_page
 def client_case_letter(request, pool, login, language, decision_id):
     """The letter of a decision of the logged-in client: the letter
-    archived when sent, else the letter rendered now"""
+    archived when sent, else the letter rendered now (as PDF when
+    LibreOffice converts it)"""
     Decision = pool.get('hb.decision')
     AccessLog = pool.get('hb.access.log')
     if not login.may_view_balance:
@@ -153,9 +155,8 @@ def client_case_letter(request, pool, login, language, decision_id):
             content = decision.letter.data
             ext = name.rsplit('.', 1)[-1]
         else:
-            Letter = pool.get('hb.decision.letter', type='report')
-            ext, content, _direct, name = Letter.execute(
-                [decision.id], {})
+            ext, content, name = render_letter(
+                'hb.decision.letter', decision)
             name = '%s.%s' % (name, ext)
     AccessLog.log_web('client_case_letter', login.person, 'hb.decision',
         [(decision.id, login.client.id)])

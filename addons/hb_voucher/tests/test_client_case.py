@@ -20,6 +20,10 @@ from trytond.tests.test_tryton import DB_NAME, RouteTestCase
 from trytond.transaction import Transaction
 
 from trytond.modules.hb_budget.plan import CRITERIA
+from trytond.modules.hb_budget.tests.pdf_tools import (
+    letter_extension,
+    pdf_text,
+)
 
 from .. import client_case
 from .tools import (
@@ -253,11 +257,20 @@ class ClientCasePageTestCase(RouteTestCase):
         response = client.get(self.url(
                 'client/case/letter/%d' % self.decision_id))
         self.assertEqual(response.status_code, 200)
-        self.assertIn(response.headers['Content-Type'], {
-                'application/pdf',
-                'application/vnd.oasis.opendocument.text'})
-        self.assertIn('attachment;',
-            response.headers['Content-Disposition'])
+        # the letter archived when sent: a PDF (or in a quick run without
+        # LibreOffice the OpenDocument text)
+        if letter_extension() == 'pdf':
+            self.assertEqual(
+                response.headers['Content-Type'], 'application/pdf')
+            self.assertTrue(response.get_data().startswith(b'%PDF'))
+            self.assertIn("The client is granted a personal budget of",
+                pdf_text(response.get_data()))
+        else:
+            self.assertEqual(response.headers['Content-Type'],
+                'application/vnd.oasis.opendocument.text')
+        self.assertRegex(response.headers['Content-Disposition'],
+            r'^attachment; filename="[A-Za-z0-9._-]+\.%s"$'
+            % letter_extension())
         self.assertGreater(len(response.get_data()), 1000)
         self.assertEqual(response.headers['Cache-Control'], 'no-store')
 
