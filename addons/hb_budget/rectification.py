@@ -9,6 +9,7 @@ from trytond.transaction import Transaction
 
 from .decision import DecisionLetter
 from .exceptions import DecisionModificationError, RectificationError
+from .letter_pdf import archive_report
 
 OUTCOMES = [
     (None, ""),
@@ -236,6 +237,13 @@ class Rectification(Workflow, ModelSQL, ModelView):
             request.decided_by = user or None
             request.decision_date = Date.today()
         cls.save(requests)
+        for request in requests:
+            request.archive_letter()
+
+    def archive_letter(self):
+        """Store the outcome letter as an attachment of the request (a PDF,
+        or the OpenDocument text when the conversion fails)"""
+        return archive_report('hb.decision.rectification.letter', self)
 
 
 class RectificationLetter(DecisionLetter):

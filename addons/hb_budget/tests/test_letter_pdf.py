@@ -185,8 +185,10 @@ class LetterPdfTestCase(TestCase):
 
     @with_transaction()
     def test_rectification_pdf(self):
-        "The rectification outcome letters convert in fi, sv and en"
+        """The rectification outcome letters are archived as PDF in fi, sv
+        and en"""
         pool = Pool()
+        Attachment = pool.get('ir.attachment')
         Rectification = pool.get('hb.decision.rectification')
         company = self.setup_hb()
         check_soffice(self)
@@ -212,8 +214,12 @@ class LetterPdfTestCase(TestCase):
                             }])
                 with Transaction().set_user(self.manager.id):
                     Rectification.decide([request])
-                text = self.converted_text(
-                    'hb.decision.rectification.letter', request)
+                # the outcome letter is archived on the request
+                letter, = Attachment.search([
+                        ('resource', '=', str(request)),
+                        ])
+                self.assertTrue(letter.name.endswith('.pdf'), letter.name)
+                text = pdf_text(letter.data)
                 self.assertIn(sentence, text, lang)
                 self.assertIn("Reasons %s" % individual, text)
 
