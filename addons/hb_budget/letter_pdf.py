@@ -5,7 +5,12 @@ Report.convert (LibreOffice's soffice, or the command of the [report]
 convert_command setting; config/trytond.conf gives each call its own
 LibreOffice profile so that concurrent conversions do not collide) and
 archived as attachments. A letter whose conversion fails is
-kept as the OpenDocument text the report renders, and the failure logged."""
+kept as the OpenDocument text the report renders, and the failure logged.
+
+With a shared profile the second of two concurrent soffice calls exits
+with an error, and trytond 8.0 then retries with an empty command (its
+arguments are a map consumed by the first try): Report.convert raises
+IndexError. Hence the profile of each call's own."""
 import logging
 import shlex
 import shutil
