@@ -14,6 +14,7 @@ the type code 389, self-billed invoice, of UNTDID 1001); this extension:
 - gives the provider's IBAN as the PaymentMeans (58, SEPA credit
   transfer), in the document only: the bill gets no payment means, which
   account_payment would check against the payments;
+- writes a Y-tunnus as an EndpointID (EAS 0037) with its 8 digits;
 - takes the provider's VAT identifier (BT-31, required by EN 16931 for
   standard rated and exempt lines) from its identifiers, or else the
   Finnish VAT number of its Y-tunnus (FI and its digits);
@@ -119,6 +120,19 @@ def hb_vat_identifier(party):
             digits = ''.join(c for c in identifier.code if c.isdigit())
             return Identifier(party=party, type='eu_vat',
                 code='FI' + digits)
+
+
+class Identifier(metaclass=PoolMeta):
+    __name__ = 'party.identifier'
+
+    @property
+    def eas(self):
+        # A Y-tunnus as an electronic address (EAS 0037) is written as
+        # its 8 digits, as PartyLegalEntity's CompanyID is (edocument_ubl
+        # writes the code as typed, with the hyphen)
+        if self.type == 'fi_ytunnus' and self.code_compact:
+            return self.code_compact
+        return super().eas
 
 
 class PaymentMean(metaclass=PoolMeta):

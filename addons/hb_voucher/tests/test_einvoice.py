@@ -204,9 +204,8 @@ class EinvoiceTestCase(_DBTestCase):
             (legal.get('schemeID'), legal.text),
             ('0037', business_id.replace('-', '')))
         endpoint = root.find(supplier + '/cbc:EndpointID', NS)
-        self.assertEqual(endpoint.get('schemeID'), '0037')
-        self.assertEqual(endpoint.text.replace('-', ''),
-            business_id.replace('-', ''))
+        self.assertEqual((endpoint.get('schemeID'), endpoint.text),
+            ('0037', business_id.replace('-', '')))
         # the seller's VAT identifier (BT-31): FI and the Y-tunnus digits
         self.assertEqual(
             text(root, supplier + '/cac:PartyTaxScheme/cbc:CompanyID'),
@@ -226,7 +225,8 @@ class EinvoiceTestCase(_DBTestCase):
         self.assertEqual((legal.get('schemeID'), legal.text),
             ('0037', AREA_BUSINESS_ID.replace('-', '')))
         endpoint = root.find(customer + '/cbc:EndpointID', NS)
-        self.assertEqual(endpoint.get('schemeID'), '0037')
+        self.assertEqual((endpoint.get('schemeID'), endpoint.text),
+            ('0037', AREA_BUSINESS_ID.replace('-', '')))
         self.assertEqual(text(root, customer + '/cac:PostalAddress/'
                 'cac:Country/cbc:IdentificationCode'), 'FI')
 
