@@ -37,3 +37,7 @@ class ClaimError(UserError):
     def __init__(self, code, message, description=''):
         super().__init__(message, description)
         self.code = code
+
+
+class EinvoiceError(UserError):
+    "A bill's e-invoice (einvoice.py) cannot be made"

@@ -6,7 +6,10 @@
 - bills/<id>: a bill with its lines and taxes, the "Itselaskutus" mark,
   its objections and the objection form (POST bills/<id>/object);
 - bills/<id>/document: the bill as printed by account_invoice's invoice
-  report.
+  report;
+- bills/<id>/einvoice: the self-billed bill as an EN 16931 UBL e-invoice
+  (Peppol BIS 3, einvoice.py): the attachment kept when it was posted, or
+  made now.
 
 Routes run as user 0: every record is filtered by the session's party."""
 from trytond.exceptions import UserError
@@ -22,6 +25,7 @@ from trytond.modules.hb_marketplace import portal
 from trytond.modules.hb_marketplace.portal import Translator, provider_page
 from trytond.modules.hb_marketplace.tools import ID_CONVERTER
 
+from .exceptions import EinvoiceError
 from .portal_pages import (
     PROVIDER,
     _not_found,
@@ -36,6 +40,7 @@ CONTENT_TYPES = {
     'pdf': 'application/pdf',
     'odt': 'application/vnd.oasis.opendocument.text',
     'html': 'text/html; charset=utf-8',
+    'xml': 'application/xml',
     }
 
 portal.add_navigation(
@@ -154,4 +159,31 @@ def bill_document(request, pool, session, language, invoice_id):
         'attachment; filename="%s.%s"' % (
             ''.join(c for c in (invoice.number or str(invoice.id))
                 if c.isalnum() or c in '-_') or 'bill', ext))
+    return portal.secure(response, private=True)
+
+
+@app.route(
+    PROVIDER + '/bills/<%s:invoice_id>/einvoice' % ID_CONVERTER,
+    methods=['GET'])
+@with_pool
+@with_transaction(readonly=False)
+@voucher_page
+@provider_page
+def bill_einvoice(request, pool, session, language, invoice_id):
+    invoice = _own_bill(pool, session, invoice_id)
+    if (not invoice or not invoice.hb_self_billing
+            or invoice.state not in {'posted', 'paid'}):
+        return _not_found(request, language, session)
+    attachment = invoice.hb_einvoice_attachment()
+    if attachment:
+        content = attachment.data
+    else:
+        try:
+            content, _ = invoice.hb_einvoice()
+        except EinvoiceError:
+            return _not_found(request, language, session)
+    response = Response(bytes(content), status=HTTPStatus.OK,
+        content_type=CONTENT_TYPES['xml'])
+    response.headers['Content-Disposition'] = (
+        'attachment; filename="%s"' % invoice.hb_einvoice_name)
     return portal.secure(response, private=True)
