@@ -240,14 +240,14 @@ class Decision(metaclass=PoolMeta):
                 raise DecisionAuthorityError(gettext(
                         'hb_budget.msg_decision_delegation_category',
                         user=User(user_id).rec_name,
-                        decision=self.rec_name,
+                        decision=self.get_rec_name(None),
                         categories=categories))
             groups = ', '.join(
                 g.rec_name for g in self.client.hb_customer_groups)
         raise DecisionAuthorityError(gettext(
                 'hb_budget.msg_decision_no_delegation',
                 user=User(user_id).rec_name,
-                decision=self.rec_name,
+                decision=self.get_rec_name(None),
                 yearly=self.get_yearly_amount_string(),
                 groups=groups or '-'))
 
