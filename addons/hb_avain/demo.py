@@ -18,6 +18,7 @@ from dateutil.relativedelta import relativedelta
 from trytond.transaction import Transaction
 
 from .demo_claims import load_claims
+from .demo_delegations import load_delegations
 from .demo_einvoice import load_einvoice
 from .demo_finance import load_finance
 from .demo_requests import load_requests
@@ -174,8 +175,8 @@ def load(config):
     load_master_data(config)
     load_chart(config, company)
     for part in [load_accounting, load_users, load_pilot_settings,
-            load_legal_bases, load_providers, load_portal_passwords,
-            load_clients,
+            load_legal_bases, load_delegations, load_providers,
+            load_portal_passwords, load_clients,
             load_comparison, load_charges, load_finance, load_einvoice,
             load_billing,
             load_claims, load_requests,

@@ -7,12 +7,18 @@ that official ("automated_decider", a user with a delegation); without
 one, nothing is decided automatically (hb_voucher's client moves then all
 wait in the own-worker's inbox). The decision records the official as its
 decider and its letter states that it was made automatically under the
-rules set by that official."""
+rules set by that official. A decision the official's delegation does not
+cover (amount, customer group, service category) is not decided
+automatically: may_decide_automatically() tells the caller beforehand,
+so that it can leave the decision to a person (hb_voucher's client moves
+then wait in the own-worker's inbox)."""
 from trytond.exceptions import UserError
 from trytond.i18n import gettext
 from trytond.model import ModelView, Workflow, fields
 from trytond.pool import Pool, PoolMeta
 from trytond.transaction import Transaction, without_check_access
+
+from .exceptions import DecisionAuthorityError
 
 
 class Configuration(metaclass=PoolMeta):
@@ -61,6 +67,21 @@ class Decision(metaclass=PoolMeta):
         "Return the official of automatic decisions of the settings or None"
         Configuration = Pool().get('hb.configuration')
         return Configuration(1).automated_decider
+
+    def may_decide_automatically(self):
+        """Return whether the official of automatic decisions may decide
+        the decision (saved or not): there is one and their delegation
+        covers it. Nothing is written."""
+        official = self.automated_decider()
+        if official is None:
+            return False
+        with Transaction().set_user(official.id), \
+                Transaction().set_context(hb_automated_decision=True):
+            try:
+                self.check_authority()
+            except DecisionAuthorityError:
+                return False
+        return True
 
     @classmethod
     def approve_automatically(cls, decisions):

@@ -669,7 +669,7 @@ class Decision(
 
     def check_authority(self):
         """Check the user may approve or reject the decision and return
-        the level of authority used"""
+        the level of authority used (of a decision saved or not)"""
         pool = Pool()
         ModelData = pool.get('ir.model.data')
         User = pool.get('res.user')
@@ -699,7 +699,7 @@ class Decision(
             if len(members) < config.team_min_members:
                 raise DecisionAuthorityError(gettext(
                         'hb_budget.msg_decision_team_members',
-                        decision=self.rec_name,
+                        decision=self.get_rec_name(None),
                         count=len(members),
                         minimum=config.team_min_members))
             allowed = (member('group_hb_own_worker')
@@ -708,7 +708,7 @@ class Decision(
         if not allowed:
             raise DecisionAuthorityError(gettext(
                     'hb_budget.msg_decision_no_authority',
-                    decision=self.rec_name,
+                    decision=self.get_rec_name(None),
                     user=User(user_id).rec_name,
                     yearly=self.get_yearly_amount_string(),
                     level=dict(self.__class__.fields_get(
@@ -744,7 +744,8 @@ class Decision(
         Lang = pool.get('ir.lang')
         lang = Lang.get()
         yearly = self.on_change_with_yearly_amount()
-        return lang.currency(yearly, self.currency) if yearly else ''
+        return lang.currency(
+            yearly, self.on_change_with_currency()) if yearly else ''
 
     @classmethod
     @ModelView.button

@@ -6,9 +6,12 @@ A multi-professional team may prepare a decision (its members are recorded
 on the decision), but an official with delegated power decides. Once the
 organisation records its delegations (hb.decision.delegation: the
 official, the highest yearly-equivalent amount, optionally the customer
-groups, the validity), a decision is approved only by an official whose
-delegation covers it; without any delegation recorded the roles of the
-settings decide as before.
+groups and the service categories, the validity), a decision is approved
+only by an official whose delegation covers it; without any delegation
+recorded the roles of the settings decide as before. A delegation limited
+to service categories covers a decision only when it covers the category
+of every line of the decision (a category is covered with its
+subcategories).
 
 The 2018 draft-law criteria (HE 16/2018, never enacted) are an assessment
 checklist: per customer group, a gate (every criterion must be met) or
@@ -106,6 +109,12 @@ class Delegation(DeactivableMixin, ModelSQL, ModelView):
         "Customer Groups",
         help="The customer groups the delegation covers.\n"
         "Leave empty for every group.")
+    service_categories = fields.Many2Many(
+        'hb.decision.delegation-hb.service.category', 'delegation',
+        'category', "Service Categories",
+        help="The service categories the delegation covers (each with its "
+        "subcategories): every category of a decision's lines must be "
+        "covered.\nLeave empty for every category.")
     valid_from = fields.Date("Valid From")
     valid_to = fields.Date(
         "Valid To",
@@ -133,6 +142,27 @@ class Delegation(DeactivableMixin, ModelSQL, ModelView):
 
     def covers(self, decision, yearly, date):
         "Whether the delegation covers the decision's yearly amount on date"
+        return (self.covers_but_categories(decision, yearly, date)
+            and not self.uncovered_categories(decision))
+
+    def uncovered_categories(self, decision):
+        """Return the service categories of the decision's lines the
+        delegation does not cover (none when it is for every category)"""
+        if not self.service_categories:
+            return []
+        covered = set(self.service_categories)
+        uncovered = []
+        for line in decision.lines:
+            category = line.category
+            while category and category not in covered:
+                category = category.parent
+            if category is None and line.category not in uncovered:
+                uncovered.append(line.category)
+        return uncovered
+
+    def covers_but_categories(self, decision, yearly, date):
+        """Whether the delegation covers the decision's company, date,
+        yearly amount and customer groups"""
         if self.company != decision.company:
             return False
         if self.valid_from and date < self.valid_from:
@@ -157,6 +187,18 @@ class DelegationCustomerGroup(ModelSQL):
         ondelete='CASCADE')
     group = fields.Many2One(
         'hb.customer.group', "Customer Group", required=True,
+        ondelete='CASCADE')
+
+
+class DelegationServiceCategory(ModelSQL):
+    __name__ = 'hb.decision.delegation-hb.service.category'
+    __string__ = "Delegation - Service Category"
+
+    delegation = fields.Many2One(
+        'hb.decision.delegation', "Delegation", required=True,
+        ondelete='CASCADE')
+    category = fields.Many2One(
+        'hb.service.category', "Service Category", required=True,
         ondelete='CASCADE')
 
 
@@ -189,12 +231,23 @@ class Decision(metaclass=PoolMeta):
             today = Date.today()
             if any(d.covers(self, yearly, today) for d in delegations):
                 return 'delegated'
+            # covered but for service categories: name what is missing
+            uncovered = [d.uncovered_categories(self) for d in delegations
+                if d.covers_but_categories(self, yearly, today)]
+            if uncovered:
+                categories = ', '.join(c.rec_name
+                    for c in min(uncovered, key=len))
+                raise DecisionAuthorityError(gettext(
+                        'hb_budget.msg_decision_delegation_category',
+                        user=User(user_id).rec_name,
+                        decision=self.get_rec_name(None),
+                        categories=categories))
             groups = ', '.join(
                 g.rec_name for g in self.client.hb_customer_groups)
         raise DecisionAuthorityError(gettext(
                 'hb_budget.msg_decision_no_delegation',
                 user=User(user_id).rec_name,
-                decision=self.rec_name,
+                decision=self.get_rec_name(None),
                 yearly=self.get_yearly_amount_string(),
                 groups=groups or '-'))
 

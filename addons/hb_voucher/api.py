@@ -429,6 +429,11 @@ def _timestamp(value):
     return value.replace(microsecond=0, tzinfo=dt.timezone.utc).isoformat()
 
 
+def _decimal(value):
+    "A decimal string as the other amounts, or None"
+    return str(value) if value is not None else None
+
+
 def charge_data(charge):
     """Return the JSON representation of charge (never the client's HETU).
 
@@ -438,6 +443,7 @@ def charge_data(charge):
     pool = Pool()
     Charge = pool.get('hb.charge')
     Line = pool.get('hb.charge.line')
+    BudgetLine = pool.get('hb.budget.line')
     Party = pool.get('party.party')
     Product = pool.get('product.product')
     Sale = pool.get('sale.point.sale')
@@ -455,9 +461,14 @@ def charge_data(charge):
         [values['sale']], ['state'])[0]['state'] == 'posted'
     client, = Party.read([values['client']], ['name', 'code'])
     lines = Line.search_read([('charge', '=', values['id'])],
-        fields_names=['product', 'quantity', 'unit_price', 'amount'])
+        fields_names=['product', 'quantity', 'unit_price', 'amount',
+            'budget_line'])
     products = {p['id']: p for p in Product.read(
             list({line['product'] for line in lines}), ['name', 'code'])}
+    # what is left this month of a budget line with a monthly cap (the
+    # AVAIN pilot's), None without one
+    month_left = {b['id']: b['month_left'] for b in BudgetLine.read(
+            list({line['budget_line'] for line in lines}), ['month_left'])}
 
     def rec_name(record, product=False):
         # as party.party's and product.product's get_rec_name
@@ -489,6 +500,7 @@ def charge_data(charge):
                 'quantity': str(line['quantity']),
                 'unit_price': str(line['unit_price']),
                 'amount': str(line['amount']),
+                'month_left': _decimal(month_left[line['budget_line']]),
                 } for line in lines],
         }
 

@@ -45,6 +45,7 @@ DONE = {
     'sent': 'msg_client_case_sent',
     'moved': 'msg_client_case_moved',
     'move_requested': 'msg_client_case_move_requested',
+    'move_waits': 'msg_client_case_move_waits',
     'review': 'msg_client_case_review_requested',
     'rectification': 'msg_client_case_rectification_filed',
     'rectification_late': 'msg_client_case_rectification_late',
@@ -303,8 +304,15 @@ def client_case_move(request, pool, login, language):
     refusal = _save(request, pool, login, language, record, form)
     if refusal:
         return refusal
-    return _done(request, language,
-        'moved' if record.state == 'done' else 'move_requested')
+    # within the limit but not decided automatically (no official, or
+    # their delegation does not cover it): it waits for the own-worker
+    if record.state == 'done':
+        done = 'moved'
+    elif amount <= pool.get('hb.client.request').move_limit():
+        done = 'move_waits'
+    else:
+        done = 'move_requested'
+    return _done(request, language, done)
 
 
 @app.route('/<database_name>/hb/client/case/rectification', methods=['POST'])

@@ -251,11 +251,9 @@ class ClientRequest(Workflow, ModelSQL, ModelView):
                     'hb_voucher.msg_client_request_move_amount',
                     available=available))
 
-    def make_amendment(self, automatic=False):
-        """Make, approve and send the decision that moves the money: it
-        supersedes the budget's decision with the same plan and period,
-        its own number and letter. automatic: approved in the name of the
-        settings' official for automatic decisions (Hallintolaki 53 e §)"""
+    def amendment_decision(self):
+        """Return the decision (not saved) that moves the money: it
+        supersedes the budget's decision with the same plan and period"""
         pool = Pool()
         Decision = pool.get('hb.decision')
         Line = pool.get('hb.decision.line')
@@ -282,8 +280,17 @@ class ClientRequest(Workflow, ModelSQL, ModelView):
             amount=old.amount, supersedes=old, outcome='amended',
             sending_method='e_delivery',
             preparer=old.client.hb_own_worker, contact=old.contact,
+            number=None, team_members=[],
             lines=[Line(category=category, amount=amount)
                 for category, amount in amounts.items() if amount > 0])
+        return decision
+
+    def make_amendment(self, automatic=False):
+        """Make, approve and send the decision that moves the money, with
+        its own number and letter. automatic: approved in the name of the
+        settings' official for automatic decisions (Hallintolaki 53 e §)"""
+        Decision = Pool().get('hb.decision')
+        decision = self.amendment_decision()
         decision.save()
         Decision.propose([decision])
         if automatic:
@@ -298,13 +305,19 @@ class ClientRequest(Workflow, ModelSQL, ModelView):
     def submit(cls, request):
         """Save the request made on the client page and apply a move
         within the limit at once, decided in the name of the settings'
-        official for automatic decisions; without that official every
-        move waits in the inbox"""
-        Decision = Pool().get('hb.decision')
+        official for automatic decisions; without that official, or when
+        the official's delegation does not cover the amendment, the move
+        waits in the inbox as one above the limit does"""
         if request.kind == 'move':
             request.check_move()
-            if (request.amount <= cls.move_limit()
-                    and Decision.automated_decider()):
+            if request.amount <= cls.move_limit():
+                with without_check_access():
+                    automatic = (
+                        request.amendment_decision()
+                        .may_decide_automatically())
+            else:
+                automatic = False
+            if automatic:
                 request.save()
                 with without_check_access():
                     request.make_amendment(automatic=True)

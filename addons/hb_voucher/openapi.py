@@ -246,6 +246,14 @@ DOCUMENT = {
                                 'quantity': {'type': 'string'},
                                 'unit_price': {'type': 'string'},
                                 'amount': {'type': 'string'},
+                                'month_left': {'type': 'string',
+                                    'nullable': True, 'example': '25.00',
+                                    'description': "What the client "
+                                    "can still use this month of the "
+                                    "budget line charged (its monthly "
+                                    "cap, as in the AVAIN pilot), "
+                                    "pending charges included; null when "
+                                    "the line has no monthly cap"},
                                 },
                             }},
                     },

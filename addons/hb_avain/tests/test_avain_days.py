@@ -12,6 +12,7 @@ from trytond.transaction import Transaction
 
 from trytond.modules.hb_avain.exceptions import DaysOffError
 from trytond.modules.hb_budget.tests.tools import temporary_hetu
+from trytond.modules.hb_voucher.api import charge_data
 from trytond.modules.hb_voucher.exceptions import ChargeError
 from trytond.modules.hb_voucher.tests.tools import (
     create_provider_with_service,
@@ -122,6 +123,12 @@ class AvainDaysTestCase(_DBTestCase):
             # 5 h × €35 = €175 of the month's €200
             charge, _ = Charge.request(
                 provider.party, MOBILE, [(cleaning.id, 5)])
+            # the terminal sees what is left this month once the charge
+            # is requested (its amount is reserved)
+            data = charge_data(charge)
+            self.assertEqual(
+                [(x['amount'], x['month_left']) for x in data['lines']],
+                [('175.00', '25.00')])
             Charge.confirm(charge, last_code(MOBILE))
             line = BudgetLine(line.id)
             self.assertEqual(line.month_left, Decimal('25.00'))

@@ -110,5 +110,48 @@ class AutomatedDecisionTestCase(_DBTestCase):
                     self.assertIn(expected,
                         letter_text('hb.decision.letter', decision))
 
+    @with_transaction()
+    def test_may_decide_automatically(self):
+        """Whether the official's delegation covers a decision is known
+        beforehand, for a decision not yet saved, and nothing is written"""
+        pool = Pool()
+        Configuration = pool.get('hb.configuration')
+        Decision = pool.get('hb.decision')
+        Delegation = pool.get('hb.decision.delegation')
+        Line = pool.get('hb.decision.line')
+        company = self.setup_hb()
+        with set_company(company):
+            plan = self.create_plan(self.create_client(944))
+            # 4,320.00 a year: cleaning 1,920.00, meals 2,400.00
+            decision = Decision(
+                company=company, client=plan.client, plan=plan,
+                start_date=test_module.YEAR_START,
+                end_date=test_module.YEAR_END,
+                value_method='manual', justification="Moved",
+                amount=Decimal('4320.00'), number=None, team_members=[],
+                lines=[
+                    Line(category=self.cleaning, amount=Decimal('1920.00')),
+                    Line(category=self.meals, amount=Decimal('2400.00'))])
+            self.assertFalse(decision.may_decide_automatically())
+
+            delegation, = Delegation.create([{
+                        'company': company.id,
+                        'user': self.supervisor.id,
+                        'max_amount': Decimal('4000.00'),
+                        }])
+            Configuration.write([Configuration(1)], {
+                    'automated_decider': self.supervisor.id})
+            self.assertFalse(decision.may_decide_automatically())
+            Delegation.write([delegation], {
+                    'max_amount': Decimal('5000.00'),
+                    'service_categories': [('add', [self.cleaning.id])],
+                    })
+            self.assertFalse(decision.may_decide_automatically())
+            Delegation.write([delegation], {
+                    'service_categories': [('add', [self.meals.id])]})
+            self.assertTrue(decision.may_decide_automatically())
+            self.assertEqual(Decision.search([
+                        ('client', '=', plan.client.id)]), [])
+
 
 del _DBTestCase

@@ -17,6 +17,7 @@ from trytond.modules.hb_budget.exceptions import (
 )
 
 from . import test_module
+from .test_sums_and_refusals import load_finnish
 
 
 class DelegationTestCase(_DBTestCase):
@@ -75,6 +76,59 @@ class DelegationTestCase(_DBTestCase):
             self.assertEqual(decision.approval_level, 'delegated')
             self.assertEqual(
                 decision.decider_title, "Sosiaalityön johtava viranhaltija")
+
+    @with_transaction()
+    def test_delegation_by_service_category(self):
+        "A delegation limited to categories must cover every decided one"
+        pool = Pool()
+        Category = pool.get('hb.service.category')
+        Decision = pool.get('hb.decision')
+        Delegation = pool.get('hb.decision.delegation')
+        company = self.setup_hb()
+        with set_company(company):
+            home, = Category.create([{
+                        'name': "Home Services", 'code': 'home',
+                        'unit': 'hour',
+                        }])
+            Category.write([self.cleaning], {'parent': home.id})
+            client = self.create_client(900)
+            decision = self.create_decision(self.create_plan(client))
+            Decision.propose([decision])
+            self.assertEqual(
+                {line.category for line in decision.lines},
+                {self.cleaning, self.meals})
+            # enough for the amount; the parent covers cleaning, not meals
+            delegation, = Delegation.create([{
+                        'company': company.id,
+                        'user': self.other_worker.id,
+                        'max_amount': Decimal('5000.00'),
+                        'service_categories': [('add', [home.id])],
+                        }])
+            with self.assertRaises(DecisionAuthorityError) as cm:
+                self.approve_as(decision, self.other_worker)
+            self.assertIn('service categories: Meals.', cm.exception.message)
+            self.assertNotIn('Cleaning', cm.exception.message)
+            self.assertEqual(Decision(decision.id).state, 'proposed')
+            # the refusal is translated
+            load_finnish()
+            with Transaction().set_context(language='fi'), \
+                    self.assertRaises(DecisionAuthorityError) as cm:
+                self.approve_as(decision, self.other_worker)
+            self.assertIn('palveluluokkien osalta', cm.exception.message)
+
+            # a too small amount is refused as before, categories aside
+            Delegation.write([delegation], {
+                    'max_amount': Decimal('1000.00'),
+                    'service_categories': [('add', [self.meals.id])],
+                    })
+            with self.assertRaises(DecisionAuthorityError) as cm:
+                self.approve_as(decision, self.other_worker)
+            self.assertNotIn('service categories', cm.exception.message)
+
+            Delegation.write([delegation], {'max_amount': Decimal('5000.00')})
+            decision = self.approve_as(decision, self.other_worker)
+            self.assertEqual(decision.state, 'approved')
+            self.assertEqual(decision.approval_level, 'delegated')
 
     @with_transaction()
     def test_no_delegation_roles_decide(self):

@@ -153,6 +153,10 @@ class ApiTestCase(RouteTestCase):
         self.assertEqual(response.json['openapi'], '3.0.3')
         self.assertTrue(response.json['servers'][0]['url'].endswith(
                 '/%s/hb/api/v1' % DB_NAME))
+        line = response.json['components']['schemas']['Charge'][
+            'properties']['lines']['items']['properties']
+        self.assertEqual(line['month_left']['type'], 'string')
+        self.assertTrue(line['month_left']['nullable'])
 
     def test_unauthorized(self):
         "No key, an unknown key or a revoked key: 401, nothing reserved"
@@ -181,6 +185,11 @@ class ApiTestCase(RouteTestCase):
         self.assertEqual(charge['state'], 'requested')
         self.assertEqual(charge['amount'], '70.00')
         self.assertNotIn('hetu', json.dumps(charge).lower())
+        # what is left this month: null, the line has no monthly cap
+        # (hb_avain's test_avain_days has one)
+        self.assertEqual(
+            [line['month_left'] for line in charge['lines']], [None])
+        self.assertEqual(response.json['lines'][0]['amount'], '70.00')
         self.assertEqual(
             self.reserved(), (reserved + Decimal('70.00'), spent))
         code = self.code()

@@ -411,10 +411,65 @@ class ClientCasePageTestCase(RouteTestCase):
         finally:
             set_official(self.official_id)
         self.assertEqual(response.status_code, 302)
-        self.assertIn('done=move_requested', response.headers['Location'])
+        self.assertIn('done=move_waits', response.headers['Location'])
         self.assertEqual(self.lines(self.client_id), (amounts, old))
         self.assertIn(('move', 'open', None, Decimal('10.00')),
             self.requests(self.client_id, kind='move'))
+
+    def test_move_not_covered_to_inbox(self):
+        """A move within the limit that the official's delegation does
+        not cover (its amount, then its service categories) is not an
+        error: it waits in the inbox and the client is told so"""
+        def set_delegation(values):
+            def write(pool):
+                Delegation = pool.get('hb.decision.delegation')
+                delegation, = Delegation.search([
+                        ('user', '=', self.official_id)])
+                before = {
+                    'max_amount': delegation.max_amount,
+                    'service_categories': [
+                        c.id for c in delegation.service_categories],
+                    }
+                Delegation.write([delegation], {
+                        'max_amount': values['max_amount'],
+                        'service_categories': [
+                            ('remove', before['service_categories']),
+                            ('add', values['service_categories'])],
+                        })
+                return before
+            return self.run_pool(write)
+        client = self.login(MOBILE_MOVER)
+        amounts, old = self.lines(self.mover_id)
+        moves = len(self.requests(self.mover_id, kind='move'))
+        for values in [
+                # the yearly amount of the client's budget is above
+                {'max_amount': Decimal('100.00'), 'service_categories': []},
+                # the amendment keeps meals, which is not covered
+                {'max_amount': Decimal('100000.00'),
+                    'service_categories': [self.home_help_id]},
+                ]:
+            before = set_delegation(values)
+            try:
+                response = self.post(client, 'move', {
+                        'from': self.home_help_id, 'to': self.meals_id,
+                        'amount': '5'})
+            finally:
+                set_delegation(before)
+            self.assertEqual(response.status_code, 302)
+            self.assertIn('done=move_waits', response.headers['Location'])
+            text = client.get(response.headers['Location']).get_data(
+                as_text=True)
+            self.assertIn("waits for their decision", text)
+            self.assertEqual(self.lines(self.mover_id), (amounts, old))
+        found = self.requests(self.mover_id, kind='move')
+        self.assertEqual(found[moves:],
+            [('move', 'open', None, Decimal('5.00'))] * 2)
+        # covered again: decided automatically at once
+        response = self.post(client, 'move', {
+                'from': self.home_help_id, 'to': self.meals_id,
+                'amount': '5'})
+        self.assertIn('done=moved', response.headers['Location'])
+        self.assertNotEqual(self.lines(self.mover_id)[1], old)
 
     def test_move_above_limit_to_inbox(self):
         """A move above the limit waits in the inbox; the own-worker
