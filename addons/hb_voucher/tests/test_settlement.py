@@ -243,7 +243,7 @@ class SettlementTestCase(SettlementMixin, _DBTestCase):
             self.assertEqual(group.hb_approved_by, checker)
             self.assertTrue(group.hb_approved_at >= group.hb_made_at)
             # the file's sending recorded
-            with Transaction().set_user(checker.id):
+            with Transaction().set_user(checker.id), no_email():
                 Message.do([Message(message.id)])
             self.assertEqual(Message(message.id).state, 'done')
             group = Group(group.id)
