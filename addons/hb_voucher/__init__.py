@@ -13,4 +13,5 @@ from . import (
     portal_claims,  # noqa: F401
     portal_pages,  # noqa: F401
     self_billing_pages,  # noqa: F401
+    settlement_advice,  # noqa: F401
 )

@@ -161,7 +161,6 @@ class PaymentRun(ModelSQL, ModelView):
         pool = Pool()
         Date = pool.get('ir.date')
         Payment = pool.get('account.payment')
-        Group = pool.get('account.payment.group')
         Run = pool.get('hb.payment.run')
         Skip = pool.get('hb.payment.run.skip')
         config = pool.get('hb.configuration')(1)
@@ -183,10 +182,14 @@ class PaymentRun(ModelSQL, ModelView):
                 or not line.maturity_date or line.maturity_date <= date)]
         payments, skips = [], []
         # The bills the provider objected to wait for finance's clearance
-        held = [line for line in lines if cls._payment_held(line)]
-        for line in held:
-            skips.append(Skip(party=line.party,
-                    amount=line.credit - line.debit, reason='objection'))
+        # and the bills of a provider whose contract is suspended
+        held = {}
+        for line in lines:
+            reason = cls._hold_reason(line)
+            if reason:
+                held[line] = reason
+                skips.append(Skip(party=line.party,
+                        amount=line.credit - line.debit, reason=reason))
         lines = [line for line in lines if line not in held]
         lines.sort(key=lambda line: (line.party.id, line.id))
         for party, party_lines in groupby(
@@ -227,9 +230,9 @@ class PaymentRun(ModelSQL, ModelView):
                         state='approved'))
         group = None
         if payments:
+            cls._prepare_payments(payments)
             Payment.save(payments)
-            group = Group(company=company, journal=journal,
-                kind='payable')
+            group = cls._new_group(company, journal)
             group.save()
             Payment.process(payments, lambda: group)
         if payments or skips:
@@ -239,6 +242,23 @@ class PaymentRun(ModelSQL, ModelView):
                             (p.amount for p in payments), ZERO),
                         skipped=skips)])
         return group
+
+    @classmethod
+    def _hold_reason(cls, line):
+        "Return why the payment of line is held (a skip reason) or None"
+        if cls._payment_held(line):
+            return 'objection'
+
+    @classmethod
+    def _prepare_payments(cls, payments):
+        "Complete the unsaved payments of a run (references)"
+
+    @classmethod
+    def _new_group(cls, company, journal):
+        "Return the unsaved payment group of a run"
+        pool = Pool()
+        Group = pool.get('account.payment.group')
+        return Group(company=company, journal=journal, kind='payable')
 
     @classmethod
     def _payment_held(cls, line):

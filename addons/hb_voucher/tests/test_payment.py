@@ -241,8 +241,7 @@ class PaymentTestCase(_DBTestCase):
             self.assertIn('Akerlund + Soderstrom Oy - Kotipalvelu',
                 xml.xpath('//p:Cdtr/p:Nm/text()', namespaces=ns))
             ustrd, = xml.xpath('//p:Ustrd/text()', namespaces=ns)
-            self.assertTrue(ustrd.startswith(
-                    'Henkilokohtaisen budjetin veloitukset'), ustrd)
+            self.assertIn('Henkilokohtaisen budjetin veloitukset', ustrd)
             self.assertIn('Jyvaskyla',
                 xml.xpath('//p:TwnNm/text()', namespaces=ns))
 
