@@ -270,8 +270,9 @@ class ClientRequest(Workflow, ModelSQL, ModelView):
                 source=self.from_category.rec_name,
                 target=self.to_category.rec_name,
                 decision=old.rec_name)
-        if self.text:
-            justification += '\n\n' + self.text
+        # (also called on a request not yet saved, whose text may be unset)
+        if text := getattr(self, 'text', None):
+            justification += '\n\n' + text
         decision = Decision(
             company=old.company, client=old.client, plan=old.plan,
             language=old.language, start_date=old.start_date,
