@@ -183,11 +183,9 @@ class PaymentRun(ModelSQL, ModelView):
         payments, skips = [], []
         # The bills the provider objected to wait for finance's clearance
         # and the bills of a provider whose contract is suspended
-        held = {}
+        held = cls._hold_reasons(lines)
         for line in lines:
-            reason = cls._hold_reason(line)
-            if reason:
-                held[line] = reason
+            if reason := held.get(line):
                 skips.append(Skip(party=line.party,
                         amount=line.credit - line.debit, reason=reason))
         lines = [line for line in lines if line not in held]
@@ -242,6 +240,12 @@ class PaymentRun(ModelSQL, ModelView):
                             (p.amount for p in payments), ZERO),
                         skipped=skips)])
         return group
+
+    @classmethod
+    def _hold_reasons(cls, lines):
+        "Return {line: why its payment is held (a skip reason)} of lines"
+        return {line: reason for line in lines
+            if (reason := cls._hold_reason(line))}
 
     @classmethod
     def _hold_reason(cls, line):

@@ -123,17 +123,18 @@ class Contract(metaclass=PoolMeta):
         cls.write(contracts, {'hb_payments_released': False})
 
     @classmethod
-    def payments_suspended(cls, provider):
-        """Tell if the payments of provider are held: a contract of its is
-        suspended (and not released) and none is active"""
+    def payments_suspended(cls, providers):
+        """Return the ids of the providers whose payments are held: a
+        contract of theirs is suspended (and not released) and none is
+        active (one search for all)"""
         contracts = cls.search([
-                ('provider', '=', provider),
+                ('provider', 'in', [int(p) for p in providers]),
                 ('state', 'in', ['active', 'suspended']),
                 ])
-        if any(c.state == 'active' for c in contracts):
-            return False
-        return any(c.state == 'suspended' and not c.hb_payments_released
-            for c in contracts)
+        active = {c.provider.id for c in contracts if c.state == 'active'}
+        return {c.provider.id for c in contracts
+            if c.state == 'suspended' and not c.hb_payments_released
+            and c.provider.id not in active}
 
 
 class PaymentRun(metaclass=PoolMeta):
@@ -161,12 +162,16 @@ class PaymentRun(metaclass=PoolMeta):
         return cls.pay_vendor_bills(date=date)
 
     @classmethod
-    def _hold_reason(cls, line):
+    def _hold_reasons(cls, lines):
         pool = Pool()
         Contract = pool.get('hb.provider.contract')
-        if Contract.payments_suspended(line.party):
-            return 'suspended'
-        return super()._hold_reason(line)
+        suspended = Contract.payments_suspended(
+            {line.party for line in lines})
+        held = {line: 'suspended' for line in lines
+            if line.party.id in suspended}
+        held.update(super()._hold_reasons(
+                [line for line in lines if line not in held]))
+        return held
 
     @classmethod
     def _prepare_payments(cls, payments):
