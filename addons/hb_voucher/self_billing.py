@@ -220,13 +220,29 @@ class Invoice(metaclass=PoolMeta):
     def get_hb_payment_held(self, name):
         return any(o.state == 'open' for o in self.hb_objections)
 
+    def hb_payment_sent(self):
+        """Tell if a payment of the bill has gone to the bank: the bill is
+        paid, a payment of it succeeded or the file of its payment group
+        was released"""
+        if self.state == 'paid':
+            return True
+        for line in self.lines_to_pay:
+            for payment in line.payments:
+                if payment.state == 'succeeded' or (
+                        payment.state == 'processing' and payment.group
+                        and payment.group.hb_sent_at):
+                    return True
+        return False
+
     def hb_may_object(self, date=None):
-        "Tell if the provider may still object to the bill on date"
+        """Tell if the provider may still object to the bill on date (also
+        when its payment has gone: finance then settles the objection by a
+        correcting bill)"""
         if date is None:
             date = Pool().get('ir.date').today()
         deadline = self.hb_objection_deadline
         return bool(self.hb_self_billing and deadline
-            and self.state in {'posted', 'draft', 'validated'}
+            and self.state in {'posted', 'draft', 'validated', 'paid'}
             and date <= deadline
             and not self.hb_payment_held)
 
@@ -246,6 +262,11 @@ class Objection(Workflow, ModelSQL, ModelView):
     web_user = fields.Many2One(
         'web.user', "Made By", readonly=True, ondelete='RESTRICT')
     made_at = fields.Timestamp("Made", readonly=True)
+    payment_sent = fields.Function(fields.Boolean(
+            "Payment Sent",
+            help="The bill's payment had gone to the bank: finance settles "
+            "the objection by a correcting bill."),
+        'get_payment_sent')
     state = fields.Selection([
             ('open', "Open"),
             ('cleared', "Cleared"),
@@ -272,6 +293,9 @@ class Objection(Workflow, ModelSQL, ModelView):
 
     def get_provider(self, name):
         return self.invoice.party.id
+
+    def get_payment_sent(self, name):
+        return self.invoice.hb_payment_sent()
 
     @classmethod
     def search_provider(cls, name, clause):

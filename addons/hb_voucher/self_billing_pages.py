@@ -110,7 +110,9 @@ def bill(request, pool, session, language, invoice_id):
     message = None
     if request.args.get('done') == 'objected':
         message = Translator(language)(
-            'hb_voucher.msg_portal_objection_saved')
+            'hb_voucher.msg_portal_objection_saved_paid'
+            if invoice.hb_payment_sent()
+            else 'hb_voucher.msg_portal_objection_saved')
     return _bill_page(request, pool, session, language, invoice,
         message=message)
 

@@ -17,7 +17,14 @@
   made from its bill's number, its remittance information the reference
   and the bill numbers, its EndToEndId the payment's id and the bill
   number; the initiating party is identified by the wellbeing area's
-  business ID (the journal's initiator identifier "fi_ytunnus")."""
+  business ID (the journal's initiator identifier "fi_ytunnus");
+- an objection that comes after the run made the payment group: the
+  group's file is not released while a bill it pays has an open objection;
+  finance clears the objection or withdraws the objected bills (the
+  group's payments fail, its file is cancelled and the other bills are
+  paid in a new group, again under four eyes). An objection after the file
+  was released is recorded as such (payment_sent) and settled by a
+  correcting bill."""
 import calendar
 import datetime as dt
 import re
@@ -247,6 +254,10 @@ class PaymentGroup(metaclass=PoolMeta):
                         | Bool(Eval('hb_approved_by'))),
                     'depends': ['hb_four_eyes', 'hb_approved_by'],
                     },
+                'hb_withdraw_objected': {
+                    'invisible': Bool(Eval('hb_sent_by')),
+                    'depends': ['hb_sent_by'],
+                    },
                 })
 
     @classmethod
@@ -287,6 +298,53 @@ class PaymentGroup(metaclass=PoolMeta):
             raise BillingError(gettext(
                     'hb_voucher.msg_payment_group_not_approved',
                     group=self.rec_name))
+        if bills := self.hb_objected_bills():
+            raise BillingError(gettext(
+                    'hb_voucher.msg_payment_group_objection',
+                    group=self.rec_name,
+                    bills=', '.join(b.number or str(b.id) for b in bills)))
+
+    def hb_objected_bills(self):
+        "The bills paid by the group's live payments with an open objection"
+        bills = []
+        for payment in self.payments:
+            if payment.state == 'failed':
+                continue
+            for bill in payment._hb_bills():
+                if bill.hb_payment_held and bill not in bills:
+                    bills.append(bill)
+        return bills
+
+    @classmethod
+    @ModelView.button
+    def hb_withdraw_objected(cls, groups):
+        """Take the bills with an open objection out of the groups whose
+        file is not released: the groups' payments fail, their files are
+        cancelled and the bills not objected to are paid in a new group
+        (which waits for its own approval)"""
+        pool = Pool()
+        Payment = pool.get('account.payment')
+        Message = pool.get('account.payment.sepa.message')
+        Run = pool.get('hb.payment.run')
+        dates = set()
+        for group in groups:
+            if group.hb_sent_by or any(
+                    m.state == 'done' for m in group.sepa_messages):
+                raise BillingError(gettext(
+                        'hb_voucher.msg_payment_group_already_sent',
+                        group=group.rec_name))
+        groups = [g for g in groups if g.hb_objected_bills()]
+        for group in groups:
+            payments = [p for p in group.payments if p.state != 'failed']
+            dates.update(p.date for p in payments)
+            Payment.fail(payments)
+            Message.cancel([m for m in group.sepa_messages
+                    if m.state in {'draft', 'waiting'}])
+        new = []
+        for date in sorted(d for d in dates if d):
+            if group := Run.pay_vendor_bills(date=date):
+                new.append(group)
+        return new
 
     @classmethod
     def hb_record_sent(cls, groups):
@@ -328,22 +386,26 @@ class Payment(metaclass=PoolMeta):
 
     def _hb_bill_numbers(self):
         "The numbers of the HB bills the payment pays"
+        return sorted(b.number for b in self._hb_bills() if b.number)
+
+    def _hb_bills(self):
+        "The HB bills the payment pays"
         pool = Pool()
         Invoice = pool.get('account.invoice')
-        numbers = []
+        bills = []
 
         def collect(line):
             origin = line.move.origin
             if isinstance(origin, Invoice):
-                if origin.hb_bill and origin.number:
-                    numbers.append(origin.number)
+                if origin.hb_bill and origin not in bills:
+                    bills.append(origin)
             for reconciliation in line.reconciliations_delegated:
                 for other in reconciliation.lines:
                     if other.move != line.move:
                         collect(other)
         if self.line:
             collect(self.line)
-        return sorted(numbers)
+        return bills
 
     def _hb_payment(self):
         return (self.kind == 'payable'

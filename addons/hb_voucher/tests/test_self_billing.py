@@ -20,7 +20,7 @@ from trytond.tests.test_tryton import (
 )
 from trytond.transaction import Transaction
 
-from trytond.modules.hb_marketplace.tests.tools import set_password
+from trytond.modules.hb_marketplace.tests.tools import no_email, set_password
 
 from .finance_tools import accept_self_billing, require_self_billing
 from .test_portal import csrf_token
@@ -170,6 +170,89 @@ class SelfBillingTestCase(_DBTestCase):
 
 
     @with_transaction()
+    def test_objection_after_the_run(self):
+        """An objection that comes after the run made the payment group
+        stops the release of its file; withdrawing the objected bills
+        cancels the group's payments and file and pays the other bills in a
+        new group under four eyes; after the file is released an objection
+        is still taken, marked as made after the payment, and the group's
+        payments can no longer be withdrawn"""
+        pool = Pool()
+        Objection = pool.get('hb.bill.objection')
+        PaymentRun = pool.get('hb.payment.run')
+        Group = pool.get('account.payment.group')
+        Message = pool.get('account.payment.sepa.message')
+        User = pool.get('res.user')
+        ModelData = pool.get('ir.model.data')
+        company = create_wellbeing_area()
+        with set_company(company):
+            a, b = self.setup()
+            maker, checker = User.create([{
+                        'name': login, 'login': login,
+                        'groups': [('add', [ModelData.get_id(
+                                        'hb_voucher', 'group_hb_finance')])],
+                        'companies': [('add', [company.id])],
+                        'company': company.id,
+                        } for login in ['maker', 'checker']])
+            for application in [a, b]:
+                accept_self_billing(application)
+                self.charge(application)
+            bills = self.bill()
+            with Transaction().set_user(maker.id):
+                group = PaymentRun.pay_vendor_bills()
+            group = Group(group.id)
+            self.assertEqual(len(group.payments), 2)
+            objection = Objection.object(
+                bills[a.party], a.web_user, "Käynti puuttuu kalenterista.")
+            self.assertFalse(objection.payment_sent)
+            with Transaction().set_user(checker.id):
+                Group.hb_approve([group])
+            message, = Group(group.id).sepa_messages
+            with self.assertRaises(UserError) as cm:
+                Message.do([message])
+            self.assertIn(bills[a.party].number, str(cm.exception))
+            self.assertEqual(Message(message.id).state, 'waiting')
+            self.assertIsNone(Group(group.id).hb_sent_by)
+
+            with Transaction().set_user(maker.id):
+                new, = Group.hb_withdraw_objected([Group(group.id)])
+            group = Group(group.id)
+            self.assertEqual({p.state for p in group.payments}, {'failed'})
+            self.assertEqual(Message(message.id).state, 'cancelled')
+            new = Group(new.id)
+            self.assertNotEqual(new, group)
+            self.assertEqual({p.party: p.amount for p in new.payments},
+                {b.party: Decimal('35.00')})
+            self.assertTrue(new.hb_four_eyes)
+            self.assertIsNone(new.hb_approved_by)
+            # the objected bill waits for finance
+            self.assertEqual(PaymentRun.search([], order=[('id', 'DESC')],
+                    limit=1)[0].skipped[0].reason, 'objection')
+
+            with Transaction().set_user(checker.id):
+                Group.hb_approve([new])
+            message, = Group(new.id).sepa_messages
+            with Transaction().set_user(checker.id), no_email():
+                Message.do([message])
+            self.assertEqual(Message(message.id).state, 'done')
+            bill_b = bills[b.party]
+            self.assertTrue(bill_b.hb_payment_sent())
+            self.assertTrue(bill_b.hb_may_object())
+            late = Objection.object(bill_b, b.web_user, "Väärä hinta.")
+            self.assertTrue(late.payment_sent)
+            with self.assertRaises(UserError):
+                Group.hb_withdraw_objected([Group(new.id)])
+            self.assertEqual(
+                {p.state for p in Group(new.id).payments}, {'processing'})
+
+            # cleared, the objected bill is paid by the next run
+            Objection.clear([objection])
+            group = PaymentRun.pay_vendor_bills()
+            self.assertEqual({p.party: p.amount for p in group.payments},
+                {a.party: Decimal('35.00')})
+
+
+    @with_transaction()
     def test_minimum_payout_carried_forward(self):
         """A provider owed less than the minimum is skipped (below the
         minimum) and paid by a later run once its bills reach it"""
@@ -301,6 +384,12 @@ class SelfBillingPortalTestCase(RouteTestCase):
             data={'lang': 'en', 'csrf_token': csrf_token(page),
                 'text': 'Kaksi tuntia, ei kolmea.'})
         self.assertEqual(response.status_code, 302)
+        html = client.get(self.url('provider/bills/%d' % bill_id),
+            query_string={'lang': 'en', 'done': 'objected'}).get_data(
+            as_text=True)
+        # the payment had not gone: it is held
+        self.assertIn("the bill's payment is held", html.replace('&#39;', "'"))
+        self.assertNotIn('already been sent', html)
 
         def held(pool):
             Invoice = pool.get('account.invoice')
