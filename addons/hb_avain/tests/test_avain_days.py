@@ -7,11 +7,14 @@ from decimal import Decimal
 
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
-from trytond.tests.test_tryton import _DBTestCase, with_transaction
+from trytond.tests.test_tryton import _DBTestCase
 from trytond.transaction import Transaction
 
 from trytond.modules.hb_avain.exceptions import DaysOffError
-from trytond.modules.hb_budget.tests.tools import temporary_hetu
+from trytond.modules.hb_budget.tests.tools import (
+    temporary_hetu,
+    with_transaction,
+)
 from trytond.modules.hb_voucher.api import charge_data
 from trytond.modules.hb_voucher.exceptions import ChargeError
 from trytond.modules.hb_voucher.tests.tools import (

@@ -9,9 +9,10 @@ from decimal import Decimal
 
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
-from trytond.tests.test_tryton import _DBTestCase, with_transaction
+from trytond.tests.test_tryton import _DBTestCase
 from trytond.transaction import Transaction
 
+from trytond.modules.hb_budget.tests.tools import with_transaction
 from trytond.modules.hb_voucher.tests.tools import (
     create_wellbeing_area,
     provider_product,

@@ -5,7 +5,7 @@ from decimal import Decimal
 from trytond.model.exceptions import AccessError
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
-from trytond.tests.test_tryton import ModuleTestCase, with_transaction
+from trytond.tests.test_tryton import ModuleTestCase
 from trytond.transaction import Transaction
 
 from trytond.modules.hb_avain.agreement import whole_months
@@ -16,7 +16,10 @@ from trytond.modules.hb_avain.exceptions import (
     MonthlyLimitError,
     PilotSettingsError,
 )
-from trytond.modules.hb_budget.tests.tools import TranslationTestMixin
+from trytond.modules.hb_budget.tests.tools import (
+    TranslationTestMixin,
+    with_transaction,
+)
 from trytond.modules.hb_marketplace.tests.tools import (
     create_master_data,
     create_wellbeing_area,

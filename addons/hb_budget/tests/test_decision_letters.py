@@ -10,13 +10,10 @@ from trytond.model.exceptions import AccessError
 from trytond.model.modelview import AccessButtonError
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
-from trytond.tests.test_tryton import (
-    TestCase,
-    activate_module,
-    drop_db,
-    with_transaction,
-)
+from trytond.tests.test_tryton import TestCase, activate_module, drop_db
 from trytond.transaction import Transaction
+
+from trytond.modules.hb_budget.tests.tools import with_transaction
 
 from . import test_module as base
 from .pdf_tools import archived_text, letter_extension

@@ -8,13 +8,14 @@ from decimal import Decimal
 
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
-from trytond.tests.test_tryton import _DBTestCase, with_transaction
+from trytond.tests.test_tryton import _DBTestCase
 from trytond.transaction import Transaction
 
 from trytond.modules.hb_budget.exceptions import (
     DecisionAuthorityError,
     DecisionError,
 )
+from trytond.modules.hb_budget.tests.tools import with_transaction
 
 from . import test_module
 from .test_sums_and_refusals import load_finnish

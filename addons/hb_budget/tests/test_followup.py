@@ -8,10 +8,11 @@ from decimal import Decimal
 
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
-from trytond.tests.test_tryton import _DBTestCase, with_transaction
+from trytond.tests.test_tryton import _DBTestCase
 from trytond.transaction import Transaction
 
 from trytond.modules.hb_budget.budget import forecast
+from trytond.modules.hb_budget.tests.tools import with_transaction
 
 from . import test_module
 from .test_module import YEAR_START

@@ -19,7 +19,7 @@ from trytond.modules.company.tests import (
 from trytond.modules.currency.tests import create_currency
 from trytond.modules.party.exceptions import InvalidIdentifierCode
 from trytond.pool import Pool
-from trytond.tests.test_tryton import ModuleTestCase, with_transaction
+from trytond.tests.test_tryton import ModuleTestCase
 from trytond.transaction import Transaction
 
 from trytond.modules.hb_budget.budget import forecast
@@ -47,6 +47,7 @@ from trytond.modules.hb_budget.party import HETU_MASK
 from trytond.modules.hb_budget.tests.tools import (
     TranslationTestMixin,
     temporary_hetu,
+    with_transaction,
 )
 
 TODAY = dt.date.today()

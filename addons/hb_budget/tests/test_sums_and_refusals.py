@@ -15,10 +15,11 @@ from trytond.model import fields
 from trytond.model.exceptions import ValidationError
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
-from trytond.tests.test_tryton import _DBTestCase, with_transaction
+from trytond.tests.test_tryton import _DBTestCase
 from trytond.transaction import Transaction, without_check_access
 
 from trytond.modules.hb_budget.exceptions import AmountError, DecisionError
+from trytond.modules.hb_budget.tests.tools import with_transaction
 
 from . import test_module
 from .tools import module_po_path

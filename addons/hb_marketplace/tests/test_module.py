@@ -6,10 +6,13 @@ from decimal import Decimal
 from trytond.exceptions import UserError
 from trytond.model.exceptions import ValidationError
 from trytond.pool import Pool
-from trytond.tests.test_tryton import ModuleTestCase, with_transaction
+from trytond.tests.test_tryton import ModuleTestCase
 from trytond.transaction import Transaction
 
-from trytond.modules.hb_budget.tests.tools import TranslationTestMixin
+from trytond.modules.hb_budget.tests.tools import (
+    TranslationTestMixin,
+    with_transaction,
+)
 from trytond.modules.hb_marketplace.exceptions import (
     ApplicationIncomplete,
     DuplicateApplication,

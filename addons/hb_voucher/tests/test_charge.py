@@ -5,9 +5,10 @@ from decimal import Decimal
 from trytond.model import fields
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
-from trytond.tests.test_tryton import _DBTestCase, with_transaction
+from trytond.tests.test_tryton import _DBTestCase
 from trytond.transaction import Transaction
 
+from trytond.modules.hb_budget.tests.tools import with_transaction
 from trytond.modules.hb_voucher.exceptions import ChargeError
 
 from .tools import (

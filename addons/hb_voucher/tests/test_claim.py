@@ -9,14 +9,10 @@ from decimal import Decimal
 from trytond import backend
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
-from trytond.tests.test_tryton import (
-    _DBTestCase,
-    activate_module,
-    drop_db,
-    with_transaction,
-)
+from trytond.tests.test_tryton import _DBTestCase, activate_module, drop_db
 from trytond.transaction import Transaction
 
+from trytond.modules.hb_budget.tests.tools import with_transaction
 from trytond.modules.hb_voucher.exceptions import ChargeError, ClaimError
 
 from .tools import (

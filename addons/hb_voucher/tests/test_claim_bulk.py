@@ -13,14 +13,10 @@ from trytond import backend
 from trytond.exceptions import UserError
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
-from trytond.tests.test_tryton import (
-    _DBTestCase,
-    activate_module,
-    drop_db,
-    with_transaction,
-)
+from trytond.tests.test_tryton import _DBTestCase, activate_module, drop_db
 from trytond.transaction import Transaction
 
+from trytond.modules.hb_budget.tests.tools import with_transaction
 from trytond.modules.hb_voucher.exceptions import ChargeError, ClaimError
 from trytond.modules.hb_voucher.portal_claims import (
     _report,

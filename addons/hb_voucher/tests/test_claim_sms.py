@@ -7,7 +7,9 @@ from decimal import Decimal
 
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
-from trytond.tests.test_tryton import _DBTestCase, with_transaction
+from trytond.tests.test_tryton import _DBTestCase
+
+from trytond.modules.hb_budget.tests.tools import with_transaction
 
 from .test_claim import MOBILE, make_world
 from .tools import create_wellbeing_area

@@ -7,9 +7,12 @@ from decimal import Decimal
 
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
-from trytond.tests.test_tryton import _DBTestCase, with_transaction
+from trytond.tests.test_tryton import _DBTestCase
 
-from trytond.modules.hb_budget.tests.tools import module_po_path
+from trytond.modules.hb_budget.tests.tools import (
+    module_po_path,
+    with_transaction,
+)
 
 from . import test_client_case
 from .tools import create_client, create_wellbeing_area, setup_hb

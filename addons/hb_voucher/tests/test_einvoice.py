@@ -21,14 +21,10 @@ from lxml import etree
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
 from trytond.tests import test_tryton
-from trytond.tests.test_tryton import (
-    DB_NAME,
-    RouteTestCase,
-    _DBTestCase,
-    with_transaction,
-)
+from trytond.tests.test_tryton import DB_NAME, RouteTestCase, _DBTestCase
 from trytond.transaction import Transaction
 
+from trytond.modules.hb_budget.tests.tools import with_transaction
 from trytond.modules.hb_marketplace.tests.tools import (
     BUSINESS_IDS,
     IBANS,

@@ -8,7 +8,9 @@ from decimal import Decimal
 from dateutil.relativedelta import relativedelta
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
-from trytond.tests.test_tryton import _DBTestCase, with_transaction
+from trytond.tests.test_tryton import _DBTestCase
+
+from trytond.modules.hb_budget.tests.tools import with_transaction
 
 from .tools import (
     create_budget,

@@ -13,8 +13,10 @@ from trytond.modules.account.tests import get_fiscalyear
 from trytond.modules.account_invoice.tests import set_invoice_sequences
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
-from trytond.tests.test_tryton import _DBTestCase, with_transaction
+from trytond.tests.test_tryton import _DBTestCase
 from trytond.transaction import Transaction
+
+from trytond.modules.hb_budget.tests.tools import with_transaction
 
 from .finance_tools import setup_vat, supervise
 from .tools import (

@@ -5,8 +5,10 @@ company (issue 16): each company reads its own."""
 from trytond import backend
 from trytond.modules.company.tests import create_company, set_company
 from trytond.pool import Pool
-from trytond.tests.test_tryton import _DBTestCase, with_transaction
+from trytond.tests.test_tryton import _DBTestCase
 from trytond.transaction import Transaction
+
+from trytond.modules.hb_budget.tests.tools import with_transaction
 
 from .tools import create_wellbeing_area, setup_accounting
 

@@ -12,9 +12,10 @@ from stdnum import iso11649
 from trytond.model.exceptions import AccessError
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
-from trytond.tests.test_tryton import _DBTestCase, with_transaction
+from trytond.tests.test_tryton import _DBTestCase
 from trytond.transaction import Transaction
 
+from trytond.modules.hb_budget.tests.tools import with_transaction
 from trytond.modules.hb_marketplace.tests.tools import no_email
 from trytond.modules.hb_voucher.exceptions import BillingError
 from trytond.modules.hb_voucher.settlement import (

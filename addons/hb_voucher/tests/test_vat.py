@@ -11,7 +11,9 @@ from decimal import Decimal
 
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
-from trytond.tests.test_tryton import _DBTestCase, with_transaction
+from trytond.tests.test_tryton import _DBTestCase
+
+from trytond.modules.hb_budget.tests.tools import with_transaction
 
 from .finance_tools import EXEMPT_NOTICE, setup_vat, supervise
 from .tools import (
