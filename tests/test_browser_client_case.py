@@ -75,7 +75,7 @@ class ClientCaseBrowserTestCase(unittest.TestCase):
             run_in_transaction,
         )
         # retried as Tryton's request handlers do when it needs locks
-        cls.ids = run_in_transaction(create_world)
+        cls.ids = run_in_transaction(create_world, prelocked=True)
         cls.server = TrytondServer(DB_NAME)
         cls.driver = chromium_driver()
 

@@ -73,7 +73,7 @@ class ClientClaimsBrowserTestCase(unittest.TestCase):
         from trytond.modules.hb_voucher.tests.tools import (
             run_in_transaction,
         )
-        cls.ids = run_in_transaction(create_world)
+        cls.ids = run_in_transaction(create_world, prelocked=True)
         cls.server = TrytondServer(DB_NAME)
         cls.driver = chromium_driver(language='fi')
 

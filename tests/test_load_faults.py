@@ -80,7 +80,7 @@ class LoadFaultsTestCase(test_tryton.RouteTestCase):
     @classmethod
     def setUpClass(cls):
         super(test_tryton.RouteTestCase, cls).setUpClass()
-        cls.world = run_in_transaction(build_load_world)
+        cls.world = run_in_transaction(build_load_world, prelocked=True)
 
     def test_budget_line_locked_first(self):
         """A request locks the budget line before it inserts the lines

@@ -190,8 +190,8 @@ class WorldTestCase(RouteTestCase):
     @classmethod
     def setUpClass(cls):
         super(test_tryton.RouteTestCase, cls).setUpClass()
-        cls.ids = run_in_transaction(build_world)
-        run_in_transaction(cls.setUpWorld)
+        cls.ids = run_in_transaction(build_world, prelocked=True)
+        run_in_transaction(cls.setUpWorld, prelocked=True)
 
     @classmethod
     def setUpWorld(cls):

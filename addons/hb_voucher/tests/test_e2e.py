@@ -37,7 +37,7 @@ class _RouteCase(RouteTestCase):
     @classmethod
     def setUpClass(cls):
         super(test_tryton.RouteTestCase, cls).setUpClass()
-        run_in_transaction(cls.setUpDatabase)
+        run_in_transaction(cls.setUpDatabase, prelocked=True)
 
     @classmethod
     def setUpDatabase(cls):

@@ -24,6 +24,7 @@ from trytond.transaction import Transaction, TransactionError
 from trytond.modules.hb_budget.plan import CRITERIA
 from trytond.modules.hb_budget.tests.tools import (
     module_po_path,
+    prelock,
     temporary_hetu,
 )
 from trytond.modules.hb_marketplace.tests.tools import (
@@ -41,13 +42,19 @@ __all__ = [
 COMPANY_IBAN = 'FI84 1234 5600 0001 36'
 
 
-def run_in_transaction(func, *args, user=1, **kwargs):
+def run_in_transaction(func, *args, user=1, prelocked=False, **kwargs):
     """Run func in a new transaction (committed), retrying as Tryton's
-    request handlers do when it needs locks; return its result"""
+    request handlers do when it needs locks; return its result.
+
+    prelocked: lock first the tables that the accounting and HB lock later
+    (hb_budget.tests.tools.prelock), so that a long set-up is not run again
+    for each lock; not for transactions that must race each other."""
     extras = {}
     while True:
         with Transaction().start(DB_NAME, user, **extras) as transaction:
             try:
+                if prelocked:
+                    prelock()
                 return func(*args, **kwargs)
             except TransactionError as exception:
                 transaction.rollback()
