@@ -20,7 +20,7 @@ from trytond.transaction import Transaction
 from .demo_claims import load_claims
 from .demo_delegations import load_delegations
 from .demo_einvoice import load_einvoice
-from .demo_finance import load_finance
+from .demo_finance import load_finance, load_settlement
 from .demo_requests import load_requests
 
 # proteus, the client library, is needed only to load the demo (not by the
@@ -180,7 +180,7 @@ def load(config):
             load_comparison, load_charges, load_finance, load_einvoice,
             load_billing,
             load_claims, load_requests,
-            load_ratings_and_gaps]:
+            load_ratings_and_gaps, load_settlement]:
         run(config, company, part)
     # What each role finds waiting for it, and no first-login wizard
     for part in [load_waiting_work, load_first_login]:
@@ -339,6 +339,18 @@ USERS = [
         ['hb_budget.group_hb_service_manager',
             'hb_marketplace.group_hb_marketplace']),
     ('tuula', "Tuula Talousasiantuntija", 'finance',
+        ['hb_voucher.group_hb_finance', 'account.group_account',
+            'account_payment.group_payment',
+            'account_payment.group_payment_approval',
+            'sale_point.group_sale_point']),
+    # four eyes on the payment runs: one makes a run, the other approves
+    # its payment group before the file is released
+    ('teemu', "Teemu Maksuliikenne", 'finance',
+        ['hb_voucher.group_hb_finance', 'account.group_account',
+            'account_payment.group_payment',
+            'account_payment.group_payment_approval',
+            'sale_point.group_sale_point']),
+    ('helena', "Helena Hyväksyjä", 'finance',
         ['hb_voucher.group_hb_finance', 'account.group_account',
             'account_payment.group_payment',
             'account_payment.group_payment_approval',

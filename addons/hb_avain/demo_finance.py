@@ -94,3 +94,40 @@ def load_finance():
         users = WebUser.search([('party', '=', provider.id)], limit=1)
         if users:
             Contract.accept_self_billing(provider, users[0])
+
+
+# The settlement settings of the demo (issue 18, item 4): the payment days
+# of ePassi's practice and its minimum payout
+PAYMENT_DAYS = '1,8,16,24'
+MINIMUM_PAYOUT = Decimal('50.00')
+
+
+def load_settlement():
+    """The payment days and the minimum payout in the settings, and one
+    reconciliation run stored as run by the first finance user (issue 18,
+    item 6). Run after the demo's payment runs (load_billing, load_claims):
+    the settings apply to the scheduled runs from now on."""
+    pool = Pool()
+    try:
+        Run = pool.get('hb.reconciliation.run')
+    except KeyError:
+        return
+    Configuration = pool.get('hb.configuration')
+    User = pool.get('res.user')
+    Date = pool.get('ir.date')
+    config = Configuration(1)
+    if not config.hb_payment_days:
+        config.hb_payment_days = PAYMENT_DAYS
+        config.hb_minimum_payout = MINIMUM_PAYOUT
+        config.save()
+    if Run.search([], limit=1):
+        return
+    from .demo import USERS
+    login = next(u[0] for u in USERS if u[2] == 'finance')
+    user, = User.search([('login', '=', login)])
+    today = Date.today()
+    with Transaction().set_user(user.id):
+        # the month so far (from the first of the previous month when the
+        # month has just begun)
+        start = (today - dt.timedelta(days=7)).replace(day=1)
+        Run.make(start, today)
