@@ -554,6 +554,10 @@ class Charge(AccessLogMixin, Workflow, ModelSQL, ModelView):
                         ]))
         budget = Budget.get_active(client, date)
         if not budget:
+            # why, when a rectification request stopped its enforcement
+            message = Budget.get_enforcement_stop_message_of(client, date)
+            if message:
+                raise ChargeError('no_active_budget', message)
             raise error('no_active_budget')
         currency = budget.currency
         lines = []
@@ -662,6 +666,9 @@ class Charge(AccessLogMixin, Workflow, ModelSQL, ModelView):
                 raise ChargeError(code, exception.message) from exception
             raise error('insufficient_funds') from exception
         except (BudgetStateError, BudgetPeriodError) as exception:
+            code = getattr(exception, 'charge_code', None)
+            if code:
+                raise ChargeError(code, exception.message) from exception
             raise error('no_active_budget') from exception
 
     def get_language(self):

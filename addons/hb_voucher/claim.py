@@ -376,6 +376,9 @@ class Claim(Workflow, ModelSQL, ModelView):
         except BudgetPeriodError as exception:
             raise error('before_period') from exception
         except BudgetStateError as exception:
+            if getattr(exception, 'charge_code', None):
+                raise ClaimError(
+                    'no_active_budget', exception.message) from exception
             raise error('no_active_budget') from exception
 
     # Submitting
@@ -507,6 +510,10 @@ class Claim(Workflow, ModelSQL, ModelView):
         authorisation = prepared['authorisation']
         amount = prepared['amount']
         if prepared['budget'].state != 'active':
+            # why, when a rectification request stopped its enforcement
+            message = prepared['budget'].get_enforcement_stop_message()
+            if message:
+                raise ClaimError('no_active_budget', message)
             raise error('no_active_budget')
         if amount > available:
             raise error('over_budget')

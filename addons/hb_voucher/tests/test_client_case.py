@@ -564,6 +564,40 @@ class ClientCasePageTestCase(RouteTestCase):
         self.assertEqual(self.requests(self.client_id, text="Katsojalta"),
             [])
 
+    def test_representative_rectification(self):
+        """A representative with may_make_requests files a rectification
+        request of the client's decision on the page (Hallintolaki 49 b §),
+        recorded in the representative's name; one without the right sees
+        no form and is refused, and nothing is recorded"""
+        def read(pool, text):
+            Rectification = pool.get('hb.decision.rectification')
+            Request = pool.get('hb.client.request')
+            return [(r.channel, r.decision.id, r.state, [
+                        q.person.name for q in Request.search([
+                                ('rectification', '=', r.id)])])
+                for r in Rectification.search([('request', '=', text)])]
+
+        helper = self.login(MOBILE_HELPER)
+        self.assertIn('/client/case/rectification"', self.page(helper))
+        response = self.post(helper, 'rectification', {
+                'decision': self.decision_id,
+                'text': "Edustaja: kotiapu ei riitä."})
+        self.assertEqual(response.status_code, 302)
+        self.assertIn('done=rectification', response.headers['Location'])
+        self.assertEqual(
+            self.run_pool(lambda p: read(p, "Edustaja: kotiapu ei riitä.")),
+            [('client_page', self.decision_id, 'received',
+                    ["Auttaja Sukulainen"])])
+
+        viewer = self.login(MOBILE_VIEWER)
+        self.assertNotIn('/client/case/rectification"', self.page(viewer))
+        response = self.post(viewer, 'rectification', {
+                'decision': self.decision_id,
+                'text': "Katsoja: oikaisu."})
+        self.assertEqual(response.status_code, 403)
+        self.assertEqual(
+            self.run_pool(lambda p: read(p, "Katsoja: oikaisu.")), [])
+
     def test_daily_limit(self):
         "Too many requests in a day: 429 and nothing saved"
         client = self.login(MOBILE_OTHER)
