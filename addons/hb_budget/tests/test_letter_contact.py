@@ -3,13 +3,10 @@
 "The contact person's phone on the letters (Hallintolaki 44 §)"
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
-from trytond.tests.test_tryton import (
-    TestCase,
-    activate_module,
-    drop_db,
-    with_transaction,
-)
+from trytond.tests.test_tryton import TestCase, activate_module, drop_db
 from trytond.transaction import Transaction
+
+from trytond.modules.hb_budget.tests.tools import with_transaction
 
 from . import test_module as base
 from .test_decision_letters import letter_text

@@ -8,18 +8,14 @@ from decimal import Decimal
 from trytond.exceptions import UserError
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
-from trytond.tests.test_tryton import (
-    TestCase,
-    activate_module,
-    drop_db,
-    with_transaction,
-)
+from trytond.tests.test_tryton import TestCase, activate_module, drop_db
 from trytond.transaction import Transaction
 
 from trytond.modules.hb_budget.exceptions import BudgetStateError
 from trytond.modules.hb_budget.rectification_handling import (
     EnforcementStoppedError,
 )
+from trytond.modules.hb_budget.tests.tools import with_transaction
 
 from . import test_module as base
 

@@ -4,8 +4,9 @@
 enforcement of the budget's decision (Hallintolaki 49 f §)"""
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
-from trytond.tests.test_tryton import _DBTestCase, with_transaction
+from trytond.tests.test_tryton import _DBTestCase
 
+from trytond.modules.hb_budget.tests.tools import with_transaction
 from trytond.modules.hb_voucher.exceptions import ChargeError, ClaimError
 
 from .test_claim import MOBILE, make_world

@@ -13,8 +13,10 @@ from lxml import etree
 from trytond.model.exceptions import AccessError
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
-from trytond.tests.test_tryton import _DBTestCase, with_transaction
+from trytond.tests.test_tryton import _DBTestCase
 from trytond.transaction import Transaction
+
+from trytond.modules.hb_budget.tests.tools import with_transaction
 
 from .test_payment import run_tasks
 from .tools import (
