@@ -34,7 +34,7 @@ from trytond.i18n import gettext
 from trytond.model import ModelView, Workflow, fields
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Bool, Eval
-from trytond.transaction import Transaction
+from trytond.transaction import Transaction, without_check_access
 
 from .exceptions import BillingError
 
@@ -318,10 +318,18 @@ class PaymentGroup(metaclass=PoolMeta):
     @classmethod
     @ModelView.button
     def hb_withdraw_objected(cls, groups):
+        """Button: withdraw the objected bills (see hb_withdraw); the
+        button's access (HB Finance) authorises the payments' failure, the
+        files' cancellation and the new group"""
+        with without_check_access():
+            cls.hb_withdraw(groups)
+
+    @classmethod
+    def hb_withdraw(cls, groups):
         """Take the bills with an open objection out of the groups whose
         file is not released: the groups' payments fail, their files are
         cancelled and the bills not objected to are paid in a new group
-        (which waits for its own approval)"""
+        (which waits for its own approval); return the new groups"""
         pool = Pool()
         Payment = pool.get('account.payment')
         Message = pool.get('account.payment.sepa.message')
