@@ -17,6 +17,7 @@ from unittest.mock import patch
 from dateutil.relativedelta import relativedelta
 from trytond.transaction import Transaction
 
+from .demo_bank import load_bank_statement
 from .demo_claims import load_claims
 from .demo_delegations import load_delegations
 from .demo_einvoice import load_einvoice
@@ -178,7 +179,7 @@ def load(config):
             load_legal_bases, load_delegations, load_providers,
             load_portal_passwords, load_clients,
             load_comparison, load_charges, load_finance, load_einvoice,
-            load_billing,
+            load_billing, load_bank_statement,
             load_claims, load_requests,
             load_ratings_and_gaps, load_settlement]:
         run(config, company, part)
