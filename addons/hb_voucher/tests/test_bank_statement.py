@@ -12,8 +12,10 @@ from trytond.exceptions import UserWarning
 from trytond.model.exceptions import AccessError
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
-from trytond.tests.test_tryton import _DBTestCase, with_transaction
+from trytond.tests.test_tryton import _DBTestCase
 from trytond.transaction import Transaction
+
+from trytond.modules.hb_budget.tests.tools import with_transaction
 
 from .bank_tools import camt053, camt054, transfers
 from .test_payment import run_tasks
