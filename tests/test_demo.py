@@ -213,17 +213,26 @@ class DemoCommandTestCase(unittest.TestCase):
             [('type', '=', 'in')], 0, None, None, ['state'], {},
             session=session)
         self.assertTrue(bills)
-        # the claims' paid bill (demo_claims.py) is paid, the others posted
-        self.assertEqual(
-            sorted(b['state'] for b in bills if b['state'] != 'posted'),
-            ['paid'])
+        # the bank's statement of the demo month (demo_bank.py) booked the
+        # transfers of the payment run and returned one: those bills are
+        # paid, the returned one is open again (posted), as is the billed
+        # claim's bill that waits for the next payment run
+        states = [b['state'] for b in bills]
+        self.assertGreaterEqual(states.count('paid'), 1, states)
+        self.assertGreaterEqual(states.count('posted'), 2, states)
         payments = self.rpc('model.account.payment.search_read',
             [], 0, None, None, ['state', 'amount'], {}, session=session)
-        # the billed claim's bill waits for the next payment run
         self.assertEqual(len(payments), len(bills) - 1)
-        self.assertEqual(
-            sorted(p['state'] for p in payments
-                if p['state'] != 'processing'), ['succeeded'])
+        states = [p['state'] for p in payments]
+        self.assertEqual(states.count('failed'), 1, states)
+        self.assertGreaterEqual(states.count('succeeded'), 1, states)
+        statements = self.rpc('model.account.statement.search_read',
+            [], 0, None, None, ['state'], {}, session=session)
+        self.assertEqual([s['state'] for s in statements], ['posted'])
+        returns = self.rpc('model.hb.payment.return.search_read',
+            [], 0, None, None, ['reason', 'state'], {}, session=session)
+        self.assertEqual([(r['reason'], r['state']) for r in returns],
+            [('AC04', 'held')])
         # the standing authorisation's claims in every state
         claims = self.rpc('model.hb.claim.search_read',
             [], 0, None, None, ['state'], {}, session=session)
