@@ -38,6 +38,8 @@ from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
+from .exceptions import BankFileError
+
 # The ISO 20022 return reason codes a bank most often gives for a SEPA
 # credit transfer (ExternalReturnReason1Code), their meaning in the label
 RETURN_REASONS = [
@@ -278,6 +280,7 @@ class SEPAMessage(metaclass=PoolMeta):
     __name__ = 'account.payment.sepa.message'
 
     def parse(self):
+        hb_check_bank_file(self.message)
         namespace = self.get_namespace(self.message)
         if not (namespace or '').startswith(
                 'urn:iso:std:iso:20022:tech:xsd:camt.054.'):
@@ -292,6 +295,17 @@ class SEPAMessage(metaclass=PoolMeta):
                 raise UnknownPaymentWarning(key, gettext(
                         'hb_voucher.msg_camt_unknown_payments',
                         references=', '.join(handler.unknown)))
+
+
+def hb_check_bank_file(data):
+    """Raise a translated error when data (a bank's file) is not XML,
+    before Tryton's readers parse it"""
+    try:
+        etree.fromstring(data or b'')
+    except etree.XMLSyntaxError as exception:
+        raise BankFileError(gettext(
+                'hb_voucher.msg_bank_file_invalid',
+                error=str(exception)[:200])) from exception
 
 
 class UnknownPaymentWarning(UserWarning):
@@ -318,6 +332,8 @@ class StatementImport(metaclass=PoolMeta):
     def do_import_(self, action):
         pool = Pool()
         Statement = pool.get('account.statement')
+        if (self.start.file_format or '').startswith('camt'):
+            hb_check_bank_file(self.start.file_)
         action, data = super().do_import_(action)
         Statement.hb_match_payments(Statement.browse(data['res_id']))
         return action, data

@@ -41,3 +41,7 @@ class ClaimError(UserError):
 
 class EinvoiceError(UserError):
     "A bill's e-invoice (einvoice.py) cannot be made"
+
+
+class BankFileError(UserError):
+    "A bank's file (camt) that cannot be read"

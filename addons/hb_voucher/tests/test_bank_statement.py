@@ -16,6 +16,7 @@ from trytond.tests.test_tryton import _DBTestCase
 from trytond.transaction import Transaction
 
 from trytond.modules.hb_budget.tests.tools import with_transaction
+from trytond.modules.hb_voucher.exceptions import BankFileError
 
 from .bank_tools import camt053, camt054, transfers
 from .test_payment import run_tasks
@@ -208,6 +209,33 @@ class BankStatementTestCase(SettlementMixin, _DBTestCase):
                 Message.do([message])
             run_tasks()
             self.assertEqual(Invoice(bills[a].id).state, 'paid')
+
+    @with_transaction()
+    def test_unreadable_file(self):
+        """A bank's file that is not XML is refused with a translated error,
+        as a camt.054 message and as a statement to import; nothing is
+        recorded"""
+        pool = Pool()
+        Payment = pool.get('account.payment')
+        Message = pool.get('account.payment.sepa.message')
+        Statement = pool.get('account.statement')
+        with set_company(create_wellbeing_area()):
+            a, = self.setup("Palvelu A Oy")
+            bills, payments, sent = self.pay(a)
+            self.statement_journal()
+            broken = camt054(sent)[:-40]
+            message = Message(type='in', message=broken,
+                company=self.data['company'])
+            message.save()
+            Message.wait([message])
+            with self.assertRaises(BankFileError) as context:
+                Message.do([message])
+            self.assertIn("not a valid XML file", str(context.exception))
+            self.assertEqual(Message(message.id).state, 'waiting')
+            self.assertEqual(Payment(payments[a].id).state, 'processing')
+            with self.assertRaises(BankFileError):
+                self.import_statement(b'<Document>' + broken[:100])
+            self.assertEqual(Statement.search([]), [])
 
     def statement_journal(self):
         pool = Pool()
