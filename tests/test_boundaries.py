@@ -170,6 +170,17 @@ def own(name):
     return bool(name) and (name.startswith('hb.') or name.startswith('hb_'))
 
 
+def unsized_slice(node):
+    "Whether node calls grouped_slice without a size"
+    if not isinstance(node, ast.Call):
+        return False
+    func = node.func
+    name = (func.id if isinstance(func, ast.Name)
+        else func.attr if isinstance(func, ast.Attribute) else None)
+    return name == 'grouped_slice' and len(node.args) + len(
+        node.keywords) < 2
+
+
 class BoundariesTestCase(unittest.TestCase):
     "The modules write only HB's tables in SQL and use no trytond internals"
 
@@ -230,6 +241,22 @@ class BoundariesTestCase(unittest.TestCase):
                     found.append('%s:%s .%s' % (
                             path, node.lineno, node.attr))
         self.assertEqual(found, [])
+
+    def test_grouped_slice_has_a_size(self):
+        """Every grouped_slice of the modules gives its size: without one
+        trytond 8 slices one record at a time (a deprecation warning),
+        so a read meant for 1,000 ids ran 1,000 queries (billing, the
+        charges' currency, the access log; issue 16)"""
+        found = []
+        for path, text in sources():
+            found.extend('%s:%s' % (path, node.lineno)
+                for node in ast.walk(ast.parse(text))
+                if unsized_slice(node))
+        self.assertEqual(found, [])
+        self.assertTrue(unsized_slice(ast.parse(
+                    'grouped_slice(ids)').body[0].value))
+        self.assertFalse(unsized_slice(ast.parse(
+                    'grouped_slice(ids, 1000)').body[0].value))
 
     def test_private_names_are_caught(self):
         "The checks above find what they look for"

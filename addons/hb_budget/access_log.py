@@ -2,6 +2,7 @@
 # Licensed under the GNU GPL v3 or later; see LICENSE at the repository root.
 from sql import Null
 from sql.functions import CurrentTimestamp
+from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, fields
 from trytond.pool import Pool
@@ -200,7 +201,7 @@ class AccessLogMixin(CheckedExportMixin):
         table = cls.__table__()
         cursor = Transaction().connection.cursor()
         pairs = []
-        for sub_ids in grouped_slice(ids):
+        for sub_ids in grouped_slice(ids, backend.MAX_QUERY_PARAMS):
             cursor.execute(*table.select(
                     table.id, getattr(table, cls._hb_client_field),
                     where=table.id.in_(list(sub_ids))))

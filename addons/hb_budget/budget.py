@@ -253,7 +253,7 @@ class Budget(AccessLogMixin, Workflow, ModelSQL, ModelView):
         cursor = Transaction().connection.cursor()
         result = {n: {b.id: ZERO for b in budgets} for n in names}
         currencies = {b.id: b.currency for b in budgets}
-        for sub_ids in grouped_slice(budgets):
+        for sub_ids in grouped_slice(budgets, backend.MAX_QUERY_PARAMS):
             cursor.execute(*line.select(
                     line.budget, Sum(line.amount), Sum(line.reserved),
                     Sum(line.spent),
@@ -575,7 +575,7 @@ class BudgetLine(AccessLogMixin, ModelSQL, ModelView):
         budget = Budget.__table__()
         cursor = Transaction().connection.cursor()
         pairs = []
-        for sub_ids in grouped_slice(ids):
+        for sub_ids in grouped_slice(ids, backend.MAX_QUERY_PARAMS):
             cursor.execute(*table.join(budget,
                     condition=table.budget == budget.id
                     ).select(table.id, budget.client,

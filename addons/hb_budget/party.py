@@ -5,6 +5,7 @@ from sql import Literal, Null
 from sql.operators import Equal
 from stdnum.exceptions import ValidationError as StdnumValidationError
 from stdnum.fi import hetu as stdnum_hetu
+from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import Exclude, ModelSQL, ModelView, fields
 from trytond.modules.party.exceptions import InvalidIdentifierCode
@@ -329,7 +330,7 @@ def restrict_domain(domain, names, restriction):
 
 
 def _grouped(ids):
-    for sub_ids in grouped_slice(ids):
+    for sub_ids in grouped_slice(ids, backend.MAX_QUERY_PARAMS):
         yield list(sub_ids)
 
 

@@ -17,6 +17,7 @@ from decimal import Decimal, InvalidOperation
 from sql import For, Null
 from sql.aggregate import Sum
 from sql.operators import Equal
+from trytond import backend
 from trytond.cache import Cache
 from trytond.i18n import gettext
 from trytond.model import (
@@ -57,7 +58,7 @@ def _company_currencies(from_, company_column, ids, id_column=None):
         id_column = from_.id
     cursor = Transaction().connection.cursor()
     company_of = {}
-    for sub_ids in grouped_slice(ids):
+    for sub_ids in grouped_slice(ids, backend.MAX_QUERY_PARAMS):
         cursor.execute(*from_.select(id_column, company_column,
                 where=reduce_ids(id_column, sub_ids)))
         company_of.update(cursor)
@@ -65,6 +66,9 @@ def _company_currencies(from_, company_column, ids, id_column=None):
         for c in Company.browse(list(set(company_of.values())))}
     return {i: currency_of[c] for i, c in company_of.items()}
 
+
+# the digits of the charges' amounts and prices
+AMOUNT_DIGITS = (16, 2)
 
 STATES = [
     ('requested', "Requested"),
@@ -169,8 +173,13 @@ class Charge(AccessLogMixin, Workflow, ModelSQL, ModelView):
         fields.Many2One('currency.currency', "Currency"), 'get_currency')
     lines = fields.One2Many(
         'hb.charge.line', 'charge', "Lines", readonly=True)
+    # Cents (the euro's digits), not digits='currency': trytond validates
+    # the digits of every write of a record when they depend on a Function
+    # field, so writing a charge's bill read its company's currency again
+    # (issue 16's billing profile); the amounts are the catalogue's prices
+    # in the company's currency, the euro
     amount = Monetary(
-        "Amount", currency='currency', digits='currency', required=True,
+        "Amount", currency='currency', digits=AMOUNT_DIGITS, required=True,
         readonly=True,
         help="Negative for refunds.")
     idempotency_key = fields.Char(
@@ -289,7 +298,7 @@ class Charge(AccessLogMixin, Workflow, ModelSQL, ModelView):
         charge, sale = cls.__table__(), Sale.__table__()
         cursor = Transaction().connection.cursor()
         result = dict.fromkeys(map(int, charges), False)
-        for sub_ids in grouped_slice(list(result)):
+        for sub_ids in grouped_slice(list(result), backend.MAX_QUERY_PARAMS):
             cursor.execute(*charge.join(sale,
                     condition=charge.sale == sale.id
                     ).select(charge.id,
@@ -315,7 +324,7 @@ class Charge(AccessLogMixin, Workflow, ModelSQL, ModelView):
         table = cls.__table__()
         cursor = Transaction().connection.cursor()
         result = dict.fromkeys(map(int, charges), ZERO)
-        for sub_ids in grouped_slice(list(result)):
+        for sub_ids in grouped_slice(list(result), backend.MAX_QUERY_PARAMS):
             cursor.execute(*table.select(table.origin, Sum(table.amount),
                     where=table.origin.in_(list(sub_ids))
                     & (table.state == 'captured'),
@@ -1037,11 +1046,12 @@ class ChargeLine(ModelSQL, ModelView):
         ondelete='RESTRICT')
     quantity = fields.Numeric(
         "Quantity", digits=(16, 2), required=True, readonly=True)
+    # (cents, as the charge's amount)
     unit_price = Monetary(
-        "Unit Price", currency='currency', digits='currency', required=True,
-        readonly=True)
+        "Unit Price", currency='currency', digits=AMOUNT_DIGITS,
+        required=True, readonly=True)
     amount = Monetary(
-        "Amount", currency='currency', digits='currency', required=True,
+        "Amount", currency='currency', digits=AMOUNT_DIGITS, required=True,
         readonly=True)
     currency = fields.Function(
         fields.Many2One('currency.currency', "Currency"), 'get_currency')
@@ -1056,6 +1066,16 @@ class ChargeLine(ModelSQL, ModelView):
     def __setup__(cls):
         super().__setup__()
         cls.__access__.add('charge')
+        t = cls.__table__()
+        cls._sql_indexes.update({
+                # a charge's lines (the terminal's answer, the client's
+                # page, refunds, billing): without it each read of them
+                # scanned every line (issue 16)
+                Index(t, (t.charge, Index.Range())),
+                # the refunds of a line
+                Index(t, (t.origin, Index.Range()),
+                    where=t.origin != Null),
+                })
 
     @classmethod
     def get_currency(cls, lines, name):

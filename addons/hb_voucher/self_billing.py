@@ -162,11 +162,13 @@ class Billing(metaclass=PoolMeta):
 
     @classmethod
     def _get_vendor_bill_header(cls, company, provider, first_date,
-            start_date, end_date, date, journals=None):
+            start_date, end_date, date, journals=None, settings=None):
         pool = Pool()
-        config = pool.get('hb.configuration')(1)
+        config = (settings if settings is not None
+            else pool.get('hb.configuration')(1))
         invoice = super()._get_vendor_bill_header(company, provider,
-            first_date, start_date, end_date, date, journals=journals)
+            first_date, start_date, end_date, date, journals=journals,
+            settings=config)
         if config.hb_self_billing_version:
             lang = provider.lang.code if provider.lang else 'fi'
             with Transaction().set_context(language=lang):

@@ -111,12 +111,14 @@ class Billing(metaclass=PoolMeta):
     __name__ = 'hb.billing'
 
     @classmethod
-    def _bill_line_taxes(cls, provider, product, date):
+    def _bill_line_taxes(cls, provider, product, date, settings=None):
         """Return the purchase taxes of the bill line of product (a
-        catalogue service) of provider on date"""
+        catalogue service) of provider on date (settings: the HB settings
+        record of the billing run)"""
         pool = Pool()
         Tax = pool.get('account.tax')
-        config = pool.get('hb.configuration')(1)
+        config = (settings if settings is not None
+            else pool.get('hb.configuration')(1))
         category = product.template.hb_category
         tax = category.get_hb_supplier_tax() if category else None
         if not tax:
