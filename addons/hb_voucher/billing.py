@@ -269,34 +269,27 @@ class Billing(Model):
         Invoice.save(invoices)
         cls._include_taxes(invoices, groups)
 
-        charge_args, line_args = [], []
-        for invoice, charge_lines in zip(invoices, groups):
-            for invoice_line, lines in zip(invoice.lines, charge_lines):
-                line_args.extend(
-                    (lines, {'invoice_line': invoice_line.id}))
-        # the charge of each line, read once for all the charges (the
-        # lines were read in their company's context: asking each line
-        # for its charge read the charges again one by one)
+        # each charge line links to its bill line, each charge to the bill
+        # line of its first line (lines sorted by id)
         charge_of = {line.id: charge.id
             for charge in charges for line in charge.lines}
-        first = {}
+        line_args, first = [], {}
         for invoice, charge_lines in zip(invoices, groups):
             for invoice_line, lines in zip(invoice.lines, charge_lines):
+                line_args.extend((ChargeLine.browse([int(x) for x in lines]),
+                        {'invoice_line': invoice_line.id}))
                 for line in lines:
                     charge_id = charge_of[line.id]
-                    # the first line of the charge (lines sorted by id)
                     if (charge_id not in first
                             or line.id < first[charge_id][0]):
                         first[charge_id] = (line.id, invoice_line.id)
         by_invoice_line = defaultdict(list)
         for charge_id, (_, invoice_line) in first.items():
             by_invoice_line[invoice_line].append(charge_id)
+        charge_args = []
         for invoice_line, charge_ids in sorted(by_invoice_line.items()):
             charge_args.extend((Charge.browse(sorted(charge_ids)),
                     {'invoice_line': invoice_line}))
-        # the charge lines as records (BilledLine are not)
-        line_args = [ChargeLine.browse([int(x) for x in a])
-            if i % 2 == 0 else a for i, a in enumerate(line_args)]
         cls._write_links(ChargeLine, line_args)
         cls._write_links(Charge, charge_args)
         return invoices
