@@ -142,8 +142,11 @@ def report_cprofile(cprofile, label, count, folder):
     print('    cProfile: %s' % path)
 
 
-def grow(dataset, total):
-    "Post the charges, then grow the history to total charges as bench does"
+def grow(dataset, total, providers=0, spread=0):
+    """Post the charges, then grow the history to total charges as bench
+    does; with providers, add that many providers (one service each) and
+    spread charges of every client over them, as the billing benchmark
+    does before the balance read at 1 M (spread charges in all)"""
     from trytond.pool import Pool
     from trytond.transaction import Transaction
 
@@ -156,8 +159,22 @@ def grow(dataset, total):
     bulk.set_clients(dataset['clients'])
     bulk.set_main_provider(dataset['provider'], dataset['contract'],
         dataset['sale_point'], dataset['product'])
-    bench.grow_history(bulk, DATABASE, dataset, total,
-        bench.template_charge(DATABASE, dataset))
+    template = bench.template_charge(DATABASE, dataset)
+    bench.grow_history(bulk, DATABASE, dataset, total, template)
+    if providers:
+        import datetime as dt
+
+        from bench.bulk import days_ago_sql
+        bulk.add_providers(providers, providers, {
+                'party': dataset['provider'],
+                'contract': dataset['contract'],
+                'sale_point': dataset['sale_point'],
+                'template': dataset['template'],
+                })
+        bulk.add_charges(spread or 10 * providers, template,
+            days_ago_sql(dt.date.today(), 1, bench.BILLING_DAYS,
+                per=bulk.n_providers - 1),
+            providers=(1, bulk.n_providers), label='spread')
     bulk.db.close()
 
 
@@ -172,6 +189,12 @@ def main():
     parser.add_argument('--history', type=int, default=0,
         help="grow the charge history to this many charges (bulk.py) "
         "before the reads")
+    parser.add_argument('--providers', type=int, default=0,
+        help="add this many providers with a service each and spread "
+        "charges of every client over them (as the billing benchmark "
+        "does before the balance read at 1 M)")
+    parser.add_argument('--spread', type=int, default=0,
+        help="the charges spread over those providers (10 each by default)")
     args = parser.parse_args()
     if args.cprofile:
         from trytond.config import config
@@ -216,8 +239,8 @@ def main():
         assert response.status_code == 200
 
     measure('complete charge (2 requests)', charge, args.charges, args)
-    if args.history:
-        grow(dataset, args.history)
+    if args.history or args.providers:
+        grow(dataset, args.history, args.providers, args.spread)
     measure('GET charges/<id>', read, args.charges, args)
 
     page = Client(app)

@@ -24,7 +24,8 @@ MOBILE = '+358403335661'
 
 
 def create_world():
-    "A client with a budget of home help and a provider of cleaning"
+    """A client with a budget of home help and two providers of cleaning
+    (the form lists the providers first)"""
     from trytond.modules.company.tests import set_company
 
     from trytond.modules.hb_voucher.tests.tools import (
@@ -43,6 +44,8 @@ def create_world():
     with set_company(company):
         data = setup_hb()
         application = create_provider_with_service(data)
+        other = create_provider_with_service(data, index=1,
+            services=[('Ikkunanpesu', 'cleaning', Decimal('40.00'))])
         client = create_client(data, MOBILE, name="Kaisa Kotona")
         budget = create_budget(data, client, Decimal('600.00'))
         Configuration.write([Configuration(1)], {
@@ -54,7 +57,8 @@ def create_world():
             'company': company.id,
             'provider': application.party.id,
             'provider_name': application.party.rec_name,
-            'product': provider_product(application).id}
+            'product': provider_product(application).id,
+            'other_product': provider_product(other).id}
 
 
 def code_sent(mobile):
@@ -131,11 +135,24 @@ class ClientClaimsBrowserTestCase(unittest.TestCase):
         self.assertIn("Sinulla ei ole pysyviä valtuutuksia.",
             driver.find_element(By.TAG_NAME, 'main').text)
 
-        # The form: the provider covering the category, any service
+        # The form: first the provider, then its services (only its own)
+        self.assertEqual(driver.find_element(
+                By.CSS_SELECTOR, 'label[for="auth-provider"]').text,
+            "Palveluntuottaja")
         Select(driver.find_element(By.ID, 'auth-provider')
             ).select_by_value(str(self.ids['provider']))
-        Select(driver.find_element(By.ID, 'auth-service')
-            ).select_by_value('')
+        driver.find_element(By.XPATH,
+            '//button[text()="Näytä palveluntuottajan palvelut"]').click()
+        service = Select(self.wait_for(By.ID, 'auth-service'))
+        self.assertEqual(
+            [o.get_attribute('value') for o in service.options],
+            ['', str(self.ids['product'])])
+        self.assertIn(self.ids['provider_name'],
+            driver.find_element(By.ID, 'auth-provider').text)
+        self.assertIn("valitse toinen palveluntuottaja",
+            driver.find_element(By.ID, 'auth-provider').text)
+        self.assertNoViolations('client-claims-provider-chosen')
+        service.select_by_value('')
         driver.find_element(By.ID, 'auth-cap').send_keys('150')
         self.assertEqual(driver.find_element(
                 By.CSS_SELECTOR, 'label[for="auth-cap"]').text,

@@ -15,6 +15,7 @@ code are stored) until the code is given: a wrong, expired or exhausted
 code writes no authorisation."""
 import datetime as dt
 from decimal import Decimal, InvalidOperation
+from types import SimpleNamespace
 
 from trytond.exceptions import UserError
 from trytond.i18n import gettext
@@ -149,32 +150,67 @@ def person_mobile(login):
     return login.client.hb_mobile
 
 
+def _covered(pool, client, categories):
+    """The domain of the services covered for client (the catalogue's
+    coverage rule) in categories"""
+    Template = pool.get('product.template')
+    return Template.hb_coverage_domain(
+        client.hb_municipality, client.hb_customer_groups) + [
+        ('hb_category', 'in', [c.id for c in categories]),
+        ]
+
+
 def choices(pool, client):
-    """Return (budget, lines, providers, services) of the form: the
+    """Return (budget, lines, providers, categories) of the form: the
     client's active budget, its lines with an amount, the providers of a
     service covered for the client (the catalogue's coverage rule) in a
-    category of a line, and those services"""
+    category of a line (objects with id and rec_name, by name) and those
+    categories with their subcategories.
+
+    The providers are read as one query of the covered services' providers
+    and a read of their names: a catalogue of thousands of services is
+    not loaded to list its few hundred providers (issue 16: the client
+    page listed every service of the catalogue in the form)."""
     Budget = pool.get('hb.budget')
     Template = pool.get('product.template')
     Category = pool.get('hb.service.category')
+    Party = pool.get('party.party')
     budget = Budget.get_active(client)
     if not budget:
         return None, [], [], []
     lines = [line for line in budget.lines if line.amount]
     if not lines:
         return budget, [], [], []
+    template = Template.__table__()
+    cursor = Transaction().connection.cursor()
     with without_check_access():
         categories = Category.search([
                 ('parent', 'child_of', [line.category.id for line in lines]),
                 ])
-        templates = Template.search(Template.hb_coverage_domain(
-                client.hb_municipality, client.hb_customer_groups) + [
-                ('hb_category', 'in', [c.id for c in categories]),
+        query = Template.search(
+            _covered(pool, client, categories), query=True)
+        cursor.execute(*template.select(template.hb_provider,
+                where=template.id.in_(query),
+                group_by=[template.hb_provider]))
+        providers = Party.search_read([
+                ('id', 'in', [p for p, in cursor]),
+                ], fields_names=['name', 'code'])
+    # as party.party's get_rec_name (without reading whole parties)
+    providers = sorted((SimpleNamespace(id=p['id'],
+                rec_name=p['name'] or '[%s]' % p['code'])
+            for p in providers), key=lambda p: (p.rec_name, p.id))
+    return budget, lines, providers, categories
+
+
+def provider_services(pool, client, provider, categories):
+    """The active services (products) of provider covered for client in
+    categories, by name"""
+    Template = pool.get('product.template')
+    with without_check_access():
+        templates = Template.search(_covered(pool, client, categories) + [
+                ('hb_provider', '=', provider),
                 ], order=[('name', 'ASC'), ('id', 'ASC')])
-    services = [p for t in templates for p in t.products if p.active]
-    providers = sorted({t.hb_provider for t in templates},
-        key=lambda p: (p.rec_name, p.id))
-    return budget, lines, providers, services
+        return [p for t in templates for p in t.products if p.active]
 
 
 def line_categories(pool, line):
@@ -187,22 +223,21 @@ def line_categories(pool, line):
 def parse_form(pool, login, form):
     """Return the values of the authorisation asked with the form, or
     raise ClientAuthorisationError"""
+    Party = pool.get('party.party')
     client = login.client
-    budget, lines, providers, services = choices(pool, client)
+    budget, lines, providers, categories = choices(pool, client)
     if not budget or not lines:
         _refuse('msg_client_auth_no_budget')
-    providers = {p.id: p for p in providers}
-    provider = providers.get(parse_id(form.get('auth_provider')))
-    if provider is None:
+    provider = parse_id(form.get('auth_provider'))
+    if provider not in {p.id for p in providers}:
         _refuse('msg_client_auth_provider_invalid')
+    provider = Party(provider)
     lines_by_category = {line.category.id: line for line in lines}
     line = lines_by_category.get(parse_id(form.get('auth_category')))
     if line is None:
         _refuse('msg_client_auth_category_invalid')
-    categories = line_categories(pool, line)
-    offered = [s for s in services
-        if s.template.hb_provider == provider
-        and s.template.hb_category in categories]
+    offered = provider_services(
+        pool, client, provider.id, line_categories(pool, line))
     if not offered:
         _refuse('msg_client_auth_provider_invalid')
     product = None
@@ -341,8 +376,11 @@ def client_authorisations(pool, client):
     return sorted(authorisations, key=lambda a: a.state != 'active')
 
 
-def page_context(pool, login):
-    "The values of client_authorisations.html for _home"
+def page_context(pool, login, form=None):
+    """The values of client_authorisations.html for _home; the services
+    of the form are those of the provider chosen in form (the page lists
+    the providers, then, on "Show the provider's services", a GET of the
+    page with auth_provider, the services of that one)"""
     AccessLog = pool.get('hb.access.log')
     client = login.client
     authorisations = client_authorisations(pool, client)
@@ -351,16 +389,23 @@ def page_context(pool, login):
     context = {
         'authorisations': authorisations,
         'auth_budget': None, 'auth_lines': [], 'auth_providers': [],
-        'auth_services': [],
+        'auth_services': [], 'auth_provider': None,
         }
     if may_authorise(login):
-        budget, lines, providers, services = choices(pool, client)
+        budget, lines, providers, categories = choices(pool, client)
         today = pool.get('ir.date').today()
+        chosen = parse_id((form or {}).get('auth_provider'))
+        if len(providers) == 1:
+            chosen = providers[0].id
+        provider = {p.id: p for p in providers}.get(chosen)
         context.update({
                 'auth_today': max(today, budget.start_date) if budget
                 else today,
                 'auth_budget': budget, 'auth_lines': lines,
-                'auth_providers': providers, 'auth_services': services,
+                'auth_providers': providers, 'auth_provider': provider,
+                'auth_services': provider_services(
+                    pool, client, provider.id, categories)
+                if provider else [],
                 })
     return context
 

@@ -308,7 +308,7 @@ def _home(request, pool, login, language, error=None, message=None,
         [(c.id, client.id) for c in claims])
     from .client_authorisations import page_context
     from .client_notices import page_context as notices_context
-    extra = {'auth_code': None, **page_context(pool, login),
+    extra = {'auth_code': None, **page_context(pool, login, form),
         **notices_context(pool, login), **extra}
     return render(request, 'client_home.html', language, status=status,
         private=True, csrf_token=login.csrf_token, login=login,
@@ -338,8 +338,11 @@ def client_home(request, pool, login, language):
     if page is None:
         return portal.render_error(
             request, language, HTTPStatus.BAD_REQUEST, 'msg_page_bad_page')
+    # the provider chosen for a new authorisation (its services shown)
+    provider = request.args.get('auth_provider', '')[:20]
     return _home(request, pool, login, language, page=page,
-        message=_(language)(message) if message else None)
+        message=_(language)(message) if message else None,
+        form={'auth_provider': provider} if provider else None)
 
 
 def _done(request, language, done):

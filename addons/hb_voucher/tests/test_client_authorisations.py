@@ -49,6 +49,8 @@ class ClientAuthorisationTestCase(RouteTestCase):
         with set_company(create_wellbeing_area()):
             data = setup_hb()
             application = create_provider_with_service(data)
+            other = create_provider_with_service(data, index=1,
+                services=[('Ikkunanpesu', 'cleaning', Decimal('40.00'))])
             client = create_client(data, MOBILE, name="Aino Asiakas")
             budget = create_budget(data, client, Decimal('500.00'))
             viewer, confirmer = Party.create([
@@ -71,6 +73,8 @@ class ClientAuthorisationTestCase(RouteTestCase):
             cls.end = budget.end_date
             cls.provider_id = application.party.id
             cls.product_id = provider_product(application).id
+            cls.other_provider_id = other.party.id
+            cls.other_product_id = provider_product(other).id
             cls.category_id = data['home_help'].id
             Configuration.write([Configuration(1)], {
                     'hb_login_code_interval': 0,
@@ -158,8 +162,8 @@ class ClientAuthorisationTestCase(RouteTestCase):
         self.login(client, MOBILE)
         text = self.page(client)
         self.assertIn("Standing authorisations", text)
-        self.assertIn('action="/%s/hb/client/authorisation"' % DB_NAME,
-            text)
+        self.assertIn('id="authorisation-new-title"', text)
+        self.assertIn('<select id="auth-provider"', text)
 
         response, text, token = self.ask(client, auth_service=str(
                 self.product_id))
@@ -288,6 +292,56 @@ class ClientAuthorisationTestCase(RouteTestCase):
         self.assertEqual(response.status_code, 409)
         self.assertEqual(len(self.authorisations()), before)
 
+    def test_provider_first(self):
+        """With several providers the form lists the providers first, then
+        the services of the chosen one only (issue 16: the page listed
+        every service of the catalogue); showing them sends nothing"""
+        client = self.client()
+        self.login(client, MOBILE)
+        text = self.page(client)
+        self.assertIn('<select id="auth-provider"', text)
+        self.assertIn('<option value="%d">Palvelu 1 Oy</option>'
+            % self.other_provider_id, text)
+        self.assertIn('<option value="%d">' % self.provider_id, text)
+        self.assertNotIn('id="auth-service"', text)
+        self.assertNotIn('id="auth-cap"', text)
+        self.assertIn("Show the provider&#39;s services", text)
+
+        def codes(pool):
+            return pool.get('hb.authorisation.code').search([], count=True)
+        count = self.run_pool(codes)
+        self.assertIn('<form method="get" action="/%s/hb/client#' % DB_NAME,
+            text)
+        response = client.get(self.url('client?lang=en&auth_provider=%d'
+                % self.other_provider_id))
+        self.assertEqual(response.status_code, 200)
+        text = response.get_data(as_text=True)
+        self.assertIn('name="auth_provider" value="%d"'
+            % self.other_provider_id, text)
+        self.assertIn('<strong>Palvelu 1 Oy</strong>', text)
+        self.assertIn('<option value="%d">Ikkunanpesu</option>'
+            % self.other_product_id, text)
+        self.assertNotIn('<option value="%d"' % self.product_id, text)
+        self.assertIn('id="auth-cap"', text)
+        self.assertIn("choose another provider", text)
+        self.assertEqual(self.run_pool(codes), count)
+
+        # A provider that is not covered, or no number: the providers
+        for value in ['999999', 'x' * 100, '-1']:
+            response = client.get(self.url('client?lang=en&auth_provider=%s'
+                    % value))
+            self.assertEqual(response.status_code, 200)
+            text = response.get_data(as_text=True)
+            self.assertIn('<select id="auth-provider"', text)
+            self.assertNotIn('id="auth-cap"', text)
+
+        # A service of the other provider is not one of this provider's
+        response, text, _ = self.ask(client,
+            auth_service=str(self.other_product_id))
+        self.assertEqual(response.status_code, 400)
+        self.assertIn("Choose a service of", text)
+        self.assertEqual(self.run_pool(codes), count)
+
     def test_bad_input(self):
         "Refused forms are answered in the page, nothing is written"
         client = self.client()
@@ -320,8 +374,8 @@ class ClientAuthorisationTestCase(RouteTestCase):
         viewer = self.client()
         self.login(viewer, MOBILE_VIEWER)
         text = self.page(viewer)
-        self.assertNotIn('action="/%s/hb/client/authorisation"' % DB_NAME,
-            text)
+        self.assertNotIn('id="authorisation-new-title"', text)
+        self.assertNotIn('id="auth-provider"', text)
         token = CSRF.search(text).group(1)
         response = viewer.post(self.url('client/authorisation'),
             data=dict(self.form(), csrf_token=token))
