@@ -243,8 +243,18 @@ class Bulk:
                 'count': count})
         self.db.commit()
         self.n_providers += count
+        # (with the relation tables: without their statistics the
+        # catalogue's coverage rule was planned as if they were empty,
+        # 450 ms a query at 500 providers instead of 4 ms)
         self.analyze('party_party', 'party_address', 'hb_provider_contract',
-            'sale_point', 'product_template', 'product_product')
+            'sale_point', 'product_template', 'product_product',
+            'hb_provider_contract-hb_municipality',
+            'hb_provider_contract-hb_service_category',
+            'hb_provider_contract-hb_customer_group',
+            'hb_provider_contract_price_cap',
+            'product_list_price', 'product_template-hb_municipality',
+            'product_template-hb_customer_group',
+            'product_template-product_category')
         return {'party': party, 'contract': contract, 'template': template}
 
     def add_charges(self, count, template_charge, date_sql, providers=None,

@@ -257,6 +257,9 @@ def main():
         assert response.status_code == 200, response.status_code
     measure('client page', client_page, args.charges, args)
     outbox.close()
+    if os.environ.get('HB_PROFILE_HOLD'):
+        print('holding', flush=True)
+        time.sleep(int(os.environ['HB_PROFILE_HOLD']))
 
 
 if __name__ == '__main__':

@@ -192,9 +192,7 @@ def choices(pool, client):
         cursor.execute(*template.select(template.hb_provider,
                 where=template.id.in_(query),
                 group_by=[template.hb_provider]))
-        providers = Party.search_read([
-                ('id', 'in', [p for p, in cursor]),
-                ], fields_names=['name', 'code'])
+        providers = Party.read([p for p, in cursor], ['name', 'code'])
     # as party.party's get_rec_name (without reading whole parties)
     providers = sorted((SimpleNamespace(id=p['id'],
                 rec_name=p['name'] or '[%s]' % p['code'])
