@@ -31,7 +31,7 @@ from trytond.model import (
 from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
-from trytond.tools import grouped_slice, reduce_ids
+from trytond.tools import grouped_slice
 from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
@@ -49,22 +49,24 @@ from .exceptions import ChargeError, ChargeModificationError
 from .tools import sql_insert, stored_values
 
 
-def _company_currencies(from_, company_column, ids, id_column=None):
-    """Return {id: currency id} of ids, the currency of each row's company
-    (company_column) of from_ (an HB table or a join of HB tables)"""
-    pool = Pool()
-    Company = pool.get('company.company')
-    if id_column is None:
-        id_column = from_.id
+def _company_currency():
+    "The currency of the context's company (the default of charges)"
+    company = Transaction().context.get('company')
+    if company is not None and company >= 0:
+        return Pool().get('company.company')(company).currency.id
+
+
+def _fill_currency(Model, module, currency_of):
+    """Set the currency column just added to Model's table to the currency
+    of its company: currency_of(table, company) is the query of a row's
+    currency (company: company_company); then make the column NOT NULL"""
+    Company = Pool().get('company.company')
+    table = Model.__table__()
     cursor = Transaction().connection.cursor()
-    company_of = {}
-    for sub_ids in grouped_slice(ids, backend.MAX_QUERY_PARAMS):
-        cursor.execute(*from_.select(id_column, company_column,
-                where=reduce_ids(id_column, sub_ids)))
-        company_of.update(cursor)
-    currency_of = {c.id: c.currency.id
-        for c in Company.browse(list(set(company_of.values())))}
-    return {i: currency_of[c] for i, c in company_of.items()}
+    cursor.execute(*table.update([table.currency],
+            [currency_of(table, Company.__table__())],
+            where=table.currency == Null))
+    Model.__table_handler__(module).not_null_action('currency', 'add')
 
 
 # the digits of the charges' amounts and prices
@@ -169,8 +171,13 @@ class Charge(AccessLogMixin, Workflow, ModelSQL, ModelView):
         'hb.budget', "Budget", required=True, readonly=True,
         ondelete='RESTRICT')
     date = fields.Date("Date", required=True, readonly=True)
-    currency = fields.Function(
-        fields.Many2One('currency.currency', "Currency"), 'get_currency')
+    # Stored (issue 16): the amounts (Monetary) depend on it, and trytond
+    # validates on every write of a record the fields that depend on a
+    # Function field, loading the records written (a billing run's links,
+    # a capture's state) to check their required amounts again
+    currency = fields.Many2One(
+        'currency.currency', "Currency", required=True, readonly=True,
+        ondelete='RESTRICT', help="The currency of the company.")
     lines = fields.One2Many(
         'hb.charge.line', 'charge', "Lines", readonly=True)
     # Cents (the euro's digits), not digits='currency': trytond validates
@@ -281,15 +288,18 @@ class Charge(AccessLogMixin, Workflow, ModelSQL, ModelView):
         return Transaction().context.get('company')
 
     @classmethod
-    def get_currency(cls, charges, name):
-        """The currency of each charge's company, read for all the charges
-        at once: the amounts' digits depend on it, so trytond validates
-        them on every write of a charge, and a getter per record made
-        linking a day's charges to their bills cost more than making the
-        bills (issue 16's profile)"""
-        table = cls.__table__()
-        return _company_currencies(table, table.company,
-            [c.id for c in charges])
+    def default_currency(cls):
+        return _company_currency()
+
+    @classmethod
+    def __register__(cls, module):
+        filled = cls.__table_handler__(module).column_exist('currency')
+        super().__register__(module)
+        if not filled:
+            # (the currency was the company's, read when needed)
+            _fill_currency(cls, module, lambda charge, company: (
+                    company.select(company.currency,
+                        where=company.id == charge.company)))
 
     @classmethod
     def get_posted(cls, charges, name):
@@ -588,7 +598,7 @@ class Charge(AccessLogMixin, Workflow, ModelSQL, ModelView):
             lines.append(Line(
                     product=product, quantity=quantity, unit_price=price,
                     amount=currency.round(price * quantity),
-                    budget_line=budget_line))
+                    currency=currency, budget_line=budget_line))
         sale_point = contract.get_hb_sale_point()
         if not sale_point:
             raise error('not_configured')
@@ -600,7 +610,8 @@ class Charge(AccessLogMixin, Workflow, ModelSQL, ModelView):
         code = '%0*d' % (CODE_DIGITS, secrets.randbelow(10 ** CODE_DIGITS))
         salt = secrets.token_hex(8)
         charge = cls(
-            company=budget.company, kind='charge', provider=provider,
+            company=budget.company, currency=currency, kind='charge',
+            provider=provider,
             contract=contract, sale_point=sale_point, client=client,
             representative=representative, mobile=normalize_mobile(mobile),
             budget=budget, date=date, lines=lines,
@@ -955,13 +966,14 @@ class Charge(AccessLogMixin, Workflow, ModelSQL, ModelView):
                 quantity, price = Decimal(-1), part
             lines.append(Line(
                     product=line.product, quantity=quantity,
-                    unit_price=price, amount=-part,
+                    unit_price=price, amount=-part, currency=charge.currency,
                     budget_line=line.budget_line, origin=line))
             if not remaining:
                 break
         cls._lock_budget_lines(lines)
         refund = cls(
-            company=charge.company, kind='refund', origin=charge,
+            company=charge.company, currency=charge.currency,
+            kind='refund', origin=charge,
             reason=reason, provider=charge.provider,
             contract=charge.contract, sale_point=charge.sale_point,
             client=charge.client, mobile=charge.mobile,
@@ -1053,8 +1065,10 @@ class ChargeLine(ModelSQL, ModelView):
     amount = Monetary(
         "Amount", currency='currency', digits=AMOUNT_DIGITS, required=True,
         readonly=True)
-    currency = fields.Function(
-        fields.Many2One('currency.currency', "Currency"), 'get_currency')
+    # stored, as the charge's
+    currency = fields.Many2One(
+        'currency.currency', "Currency", required=True, readonly=True,
+        ondelete='RESTRICT')
     budget_line = fields.Many2One(
         'hb.budget.line', "Budget Line", required=True, readonly=True,
         ondelete='RESTRICT')
@@ -1078,15 +1092,19 @@ class ChargeLine(ModelSQL, ModelView):
                 })
 
     @classmethod
-    def get_currency(cls, lines, name):
-        "The currency of each line's charge's company (as Charge's)"
-        pool = Pool()
-        Charge = pool.get('hb.charge')
-        line = cls.__table__()
-        charge = Charge.__table__()
-        return _company_currencies(
-            line.join(charge, condition=line.charge == charge.id),
-            charge.company, [x.id for x in lines], id_column=line.id)
+    def default_currency(cls):
+        return _company_currency()
+
+    @classmethod
+    def __register__(cls, module):
+        filled = cls.__table_handler__(module).column_exist('currency')
+        super().__register__(module)
+        if not filled:
+            charge = Pool().get('hb.charge').__table__()
+            _fill_currency(cls, module, lambda line, company: (
+                    charge.join(company,
+                        condition=charge.company == company.id).select(
+                        company.currency, where=charge.id == line.charge)))
 
     def get_rec_name(self, name):
         return '%s × %s' % (self.product.rec_name, self.quantity)

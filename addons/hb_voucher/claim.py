@@ -797,9 +797,11 @@ class Claim(Workflow, ModelSQL, ModelView):
         else:
             quantity, price = Decimal(1), amount
         line = Line(product=self.product, quantity=quantity,
-            unit_price=price, amount=amount, budget_line=self.budget_line)
+            unit_price=price, amount=amount, currency=self.currency,
+            budget_line=self.budget_line)
         charge = Charge(
-            company=self.company, kind='charge', provider=self.provider,
+            company=self.company, currency=self.currency, kind='charge',
+            provider=self.provider,
             contract=contract, sale_point=sale_point, client=self.client,
             mobile=self.client.hb_mobile, budget=self.budget,
             date=Date.today(), lines=[line], amount=amount,

@@ -232,6 +232,39 @@ class ChargeTestCase(_DBTestCase):
                 [stored(Line, line) for line in orm.lines], lines)
 
     @with_transaction()
+    def test_currency_stored_and_filled_on_update(self):
+        """A charge and its lines store their company's currency (not a
+        Function field: trytond validated the amounts on every write);
+        updating a database of before fills it from the company"""
+        pool = Pool()
+        Charge = pool.get('hb.charge')
+        Line = pool.get('hb.charge.line')
+        company = create_wellbeing_area()
+        with set_company(company):
+            data, application, client, budget, product = self.setup_world()
+            charge = self.request(application, product)
+            refund_of = self.request(application, product, key='k2')
+            Charge.confirm(refund_of, last_code(MOBILE))
+            refund = Charge.make_refund(refund_of, Decimal('10.00'), "Test")
+            ids = [charge.id, refund_of.id, refund.id]
+            self.assertEqual({c.currency for c in Charge.browse(ids)},
+                {company.currency})
+            self.assertEqual({line.currency for c in Charge.browse(ids)
+                    for line in c.lines}, {company.currency})
+
+            for Model in [Line, Charge]:
+                Model.__table_handler__('hb_voucher').drop_column('currency')
+            for Model in [Charge, Line]:
+                Model.__register__('hb_voucher')
+            cursor = Transaction().connection.cursor()
+            for Model in [Charge, Line]:
+                table = Model.__table__()
+                cursor.execute(*table.select(table.currency,
+                        group_by=[table.currency]))
+                self.assertEqual(cursor.fetchall(),
+                    [(company.currency.id,)], Model.__name__)
+
+    @with_transaction()
     def test_expire_and_cancel_are_transitions(self):
         "Expiry and cancellation go through the workflow (logged)"
         pool = Pool()
