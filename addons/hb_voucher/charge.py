@@ -56,19 +56,6 @@ def _company_currency():
         return Pool().get('company.company')(company).currency.id
 
 
-def _fill_currency(Model, module, currency_of):
-    """Set the currency column just added to Model's table to the currency
-    of its company: currency_of(table, company) is the query of a row's
-    currency (company: company_company); then make the column NOT NULL"""
-    Company = Pool().get('company.company')
-    table = Model.__table__()
-    cursor = Transaction().connection.cursor()
-    cursor.execute(*table.update([table.currency],
-            [currency_of(table, Company.__table__())],
-            where=table.currency == Null))
-    Model.__table_handler__(module).not_null_action('currency', 'add')
-
-
 # the digits of the charges' amounts and prices
 AMOUNT_DIGITS = (16, 2)
 
@@ -297,9 +284,14 @@ class Charge(AccessLogMixin, Workflow, ModelSQL, ModelView):
         super().__register__(module)
         if not filled:
             # (the currency was the company's, read when needed)
-            _fill_currency(cls, module, lambda charge, company: (
-                    company.select(company.currency,
-                        where=company.id == charge.company)))
+            table = cls.__table__()
+            company = Pool().get('company.company').__table__()
+            cursor = Transaction().connection.cursor()
+            cursor.execute(*table.update([table.currency],
+                    [company.select(company.currency,
+                            where=company.id == table.company)],
+                    where=table.currency == Null))
+            cls.__table_handler__(module).not_null_action('currency', 'add')
 
     @classmethod
     def get_posted(cls, charges, name):
@@ -1100,11 +1092,19 @@ class ChargeLine(ModelSQL, ModelView):
         filled = cls.__table_handler__(module).column_exist('currency')
         super().__register__(module)
         if not filled:
-            charge = Pool().get('hb.charge').__table__()
-            _fill_currency(cls, module, lambda line, company: (
-                    charge.join(company,
-                        condition=charge.company == company.id).select(
-                        company.currency, where=charge.id == line.charge)))
+            # (the charge's company's, as the charge's)
+            pool = Pool()
+            table = cls.__table__()
+            charge = pool.get('hb.charge').__table__()
+            company = pool.get('company.company').__table__()
+            cursor = Transaction().connection.cursor()
+            cursor.execute(*table.update([table.currency],
+                    [charge.join(company,
+                            condition=charge.company == company.id).select(
+                            company.currency,
+                            where=charge.id == table.charge)],
+                    where=table.currency == Null))
+            cls.__table_handler__(module).not_null_action('currency', 'add')
 
     def get_rec_name(self, name):
         return '%s × %s' % (self.product.rec_name, self.quantity)
