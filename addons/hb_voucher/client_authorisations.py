@@ -160,33 +160,40 @@ def _covered(pool, client, categories):
         ]
 
 
-def choices(pool, client):
-    """Return (budget, lines, providers, categories) of the form: the
-    client's active budget, its lines with an amount, the providers of a
-    service covered for the client (the catalogue's coverage rule) in a
-    category of a line (objects with id and rec_name, by name) and those
-    categories with their subcategories.
-
-    The providers are read as one query of the covered services' providers
-    and a read of their names: a catalogue of thousands of services is
-    not loaded to list its few hundred providers (issue 16: the client
-    page listed every service of the catalogue in the form)."""
+def budget_choices(pool, client):
+    """Return (budget, lines, categories) of the form: the client's active
+    budget, its lines with an amount and their categories with their
+    subcategories"""
     Budget = pool.get('hb.budget')
-    Template = pool.get('product.template')
     Category = pool.get('hb.service.category')
-    Party = pool.get('party.party')
     budget = Budget.get_active(client)
     if not budget:
-        return None, [], [], []
+        return None, [], []
     lines = [line for line in budget.lines if line.amount]
     if not lines:
-        return budget, [], [], []
-    template = Template.__table__()
-    cursor = Transaction().connection.cursor()
+        return budget, [], []
     with without_check_access():
         categories = Category.search([
                 ('parent', 'child_of', [line.category.id for line in lines]),
                 ])
+    return budget, lines, categories
+
+
+def covered_providers(pool, client, categories):
+    """The providers of a service covered for client (the catalogue's
+    coverage rule) in categories, as objects with id and rec_name, by name.
+
+    Read as one query of the covered services' providers and a read of
+    their names: a catalogue of thousands of services is not loaded to
+    list its few hundred providers (issue 16: the client page listed every
+    service of the catalogue in the form)."""
+    Template = pool.get('product.template')
+    Party = pool.get('party.party')
+    if not categories:
+        return []
+    template = Template.__table__()
+    cursor = Transaction().connection.cursor()
+    with without_check_access():
         query = Template.search(
             _covered(pool, client, categories), query=True)
         cursor.execute(*template.select(template.hb_provider,
@@ -194,10 +201,9 @@ def choices(pool, client):
                 group_by=[template.hb_provider]))
         providers = Party.read([p for p, in cursor], ['name', 'code'])
     # as party.party's get_rec_name (without reading whole parties)
-    providers = sorted((SimpleNamespace(id=p['id'],
+    return sorted((SimpleNamespace(id=p['id'],
                 rec_name=p['name'] or '[%s]' % p['code'])
             for p in providers), key=lambda p: (p.rec_name, p.id))
-    return budget, lines, providers, categories
 
 
 def provider_services(pool, client, provider, categories):
@@ -223,21 +229,23 @@ def parse_form(pool, login, form):
     raise ClientAuthorisationError"""
     Party = pool.get('party.party')
     client = login.client
-    budget, lines, providers, categories = choices(pool, client)
+    budget, lines = budget_choices(pool, client)[:2]
     if not budget or not lines:
         _refuse('msg_client_auth_no_budget')
     provider = parse_id(form.get('auth_provider'))
-    if provider not in {p.id for p in providers}:
+    if provider is None:
         _refuse('msg_client_auth_provider_invalid')
-    provider = Party(provider)
     lines_by_category = {line.category.id: line for line in lines}
     line = lines_by_category.get(parse_id(form.get('auth_category')))
     if line is None:
         _refuse('msg_client_auth_category_invalid')
+    # (none for a provider not covered for the client in the category:
+    # the same rule that lists the providers)
     offered = provider_services(
-        pool, client, provider.id, line_categories(pool, line))
+        pool, client, provider, line_categories(pool, line))
     if not offered:
         _refuse('msg_client_auth_provider_invalid')
+    provider = Party(provider)
     product = None
     service = (form.get('auth_service') or '').strip()
     if service:
@@ -390,7 +398,8 @@ def page_context(pool, login, form=None):
         'auth_services': [], 'auth_provider': None,
         }
     if may_authorise(login):
-        budget, lines, providers, categories = choices(pool, client)
+        budget, lines, categories = budget_choices(pool, client)
+        providers = covered_providers(pool, client, categories)
         today = pool.get('ir.date').today()
         chosen = parse_id((form or {}).get('auth_provider'))
         if len(providers) == 1:
