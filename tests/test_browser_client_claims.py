@@ -135,7 +135,15 @@ class ClientClaimsBrowserTestCase(unittest.TestCase):
         self.assertIn("Sinulla ei ole pysyviä valtuutuksia.",
             driver.find_element(By.TAG_NAME, 'main').text)
 
-        # The form: first the provider, then its services (only its own)
+        # The form: on asking, first the provider, then its services
+        # (only its own)
+        self.assertEqual(driver.find_element(By.ID,
+                'authorisation-new-title').text, "Valtuuta palveluntuottaja")
+        self.assertFalse(driver.find_elements(By.ID, 'auth-provider'))
+        driver.find_element(By.XPATH,
+            '//button[text()="Valitse palveluntuottaja"]').click()
+        self.wait_for(By.ID, 'auth-provider')
+        self.assertNoViolations('client-claims-providers')
         self.assertEqual(driver.find_element(
                 By.CSS_SELECTOR, 'label[for="auth-provider"]').text,
             "Palveluntuottaja")

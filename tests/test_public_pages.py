@@ -126,7 +126,11 @@ class PublicPagesTestCase(CachedLanguages, world.WorldTestCase):
             for p in [
                 '', 'service/%d' % self.ids['service_a'], 'service/new',
                 'terminal', 'charges', 'bills', 'keys']]
-        pages.append(('client page', self.web_client('client'), 'client'))
+        client = self.web_client('client')
+        pages += [('client page', client, 'client'),
+            # the forms' choices, listed on asking
+            ('client page, providers', client, 'client?auth_new=1'),
+            ('client page, services to rate', client, 'client?rate=1')]
         return pages
 
     def get(self, client, path, lang):

@@ -263,9 +263,13 @@ def site_settings(language):
         return settings
     Configuration = pool.get('hb.configuration')
     with Transaction().set_context(language=language):
-        configuration = Configuration(1)
-        settings['name'] = configuration.hb_area_name
-        settings['logo'] = bool(configuration.hb_logo_id)
+        # (a read of these two: the record's attributes would load every
+        # setting, the company-dependent ones each with a query, on every
+        # page)
+        configuration, = Configuration.read(
+            [1], ['hb_area_name', 'hb_logo_id'])
+        settings['name'] = configuration['hb_area_name']
+        settings['logo'] = bool(configuration['hb_logo_id'])
         if not settings['name']:
             company = Transaction().context.get('company')
             if company:

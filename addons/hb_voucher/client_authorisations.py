@@ -384,9 +384,14 @@ def client_authorisations(pool, client):
 
 def page_context(pool, login, form=None):
     """The values of client_authorisations.html for _home; the services
-    of the form are those of the provider chosen in form (the page lists
-    the providers, then, on "Show the provider's services", a GET of the
-    page with auth_provider, the services of that one)"""
+    of the form are those of the provider chosen in form.
+
+    The form comes in steps, each a GET of the page: "Choose a provider"
+    (auth_new) lists the covered providers, "Show the provider's services"
+    (auth_provider) the services of that one. The providers are looked up
+    only when asked: the page itself is read on every visit and must not
+    cost more for a client who could buy from hundreds of providers
+    (issue 16: the client page at a million charges)."""
     AccessLog = pool.get('hb.access.log')
     client = login.client
     authorisations = client_authorisations(pool, client)
@@ -395,13 +400,16 @@ def page_context(pool, login, form=None):
     context = {
         'authorisations': authorisations,
         'auth_budget': None, 'auth_lines': [], 'auth_providers': [],
-        'auth_services': [], 'auth_provider': None,
+        'auth_services': [], 'auth_provider': None, 'auth_asked': False,
         }
     if may_authorise(login):
+        form = form or {}
+        asked = bool(form.get('auth_new') or form.get('auth_provider'))
         budget, lines, categories = budget_choices(pool, client)
-        providers = covered_providers(pool, client, categories)
+        providers = covered_providers(pool, client, categories) \
+            if asked and lines else []
         today = pool.get('ir.date').today()
-        chosen = parse_id((form or {}).get('auth_provider'))
+        chosen = parse_id(form.get('auth_provider'))
         if len(providers) == 1:
             chosen = providers[0].id
         provider = {p.id: p for p in providers}.get(chosen)
@@ -409,6 +417,7 @@ def page_context(pool, login, form=None):
                 'auth_today': max(today, budget.start_date) if budget
                 else today,
                 'auth_budget': budget, 'auth_lines': lines,
+                'auth_asked': asked,
                 'auth_providers': providers, 'auth_provider': provider,
                 'auth_services': provider_services(
                     pool, client, provider.id, categories)

@@ -153,7 +153,10 @@ class ClientLogin(ModelSQL, ModelView):
     def timeout(cls):
         pool = Pool()
         Configuration = pool.get('hb.configuration')
-        minutes = Configuration(1).hb_client_session_timeout or 15
+        # (a read of the one setting, not the whole settings record: it
+        # is checked on every page view)
+        minutes = Configuration.read([1], ['hb_client_session_timeout'])[
+            0]['hb_client_session_timeout'] or 15
         return dt.timedelta(minutes=minutes)
 
     @classmethod

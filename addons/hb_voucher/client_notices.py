@@ -14,8 +14,12 @@ def page_context(pool, login):
     Notice = pool.get('hb.budget.notice')
     AccessLog = pool.get('hb.access.log')
     client = login.client
-    if (not login.may_view_balance
-            or Configuration(1).followup_notify_client != 'page'):
+    if not login.may_view_balance:
+        return {'followup_notices': []}
+    # (a read of the one setting: the record's attributes would load every
+    # setting on each view of the page)
+    notify, = Configuration.read([1], ['followup_notify_client'])
+    if notify['followup_notify_client'] != 'page':
         return {'followup_notices': []}
     notices = Notice.page_notices(client)
     AccessLog.log_web('client_page', login.person, 'hb.budget.notice',

@@ -248,12 +248,16 @@ def _charges(pool, domain, order, offset=0, limit=None):
     return _records(charges)
 
 
-def _charged_services(pool, client):
-    "The catalogue services (templates) the client was charged for"
+def _charged_services(pool, client, limit=None):
+    """The catalogue services (templates) the client was charged for, by
+    name, each with its provider's name (as objects with id, name and
+    hb_provider.rec_name); with limit, at most that many (limit=1: whether
+    there is any)"""
     Charge = pool.get('hb.charge')
     Line = pool.get('hb.charge.line')
     Product = pool.get('product.product')
     Template = pool.get('product.template')
+    Party = pool.get('party.party')
     charge, line = Charge.__table__(), Line.__table__()
     product = Product.__table__()
     cursor = Transaction().connection.cursor()
@@ -262,10 +266,17 @@ def _charged_services(pool, client):
             ).select(product.template,
             where=(charge.client == client.id)
             & (charge.kind == 'charge') & (charge.state == 'captured'),
-            group_by=[product.template]))
-    services = Template.read([t for t, in cursor],
-        ['rec_name', 'name', 'hb_provider.rec_name'])
-    return _records(sorted(services, key=lambda t: t['rec_name']))
+            group_by=[product.template], limit=limit))
+    # (read by id, the providers' names once each: a client who bought
+    # from hundreds of providers made this the page's dearest part)
+    services = Template.read([t for t, in cursor], ['name', 'hb_provider'])
+    providers = {p['id']: SimpleNamespace(
+            rec_name=p['name'] or '[%s]' % p['code'])  # as get_rec_name
+        for p in Party.read(list({s['hb_provider'] for s in services
+                    if s['hb_provider']}), ['name', 'code'])}
+    return sorted((SimpleNamespace(id=s['id'], name=s['name'],
+                hb_provider=providers.get(s['hb_provider']))
+            for s in services), key=lambda s: (s.name, s.id))
 
 
 def _home(request, pool, login, language, error=None, message=None,
@@ -292,8 +303,13 @@ def _home(request, pool, login, language, error=None, message=None,
         transactions = _charges(pool, domain,
             order=[('date', 'DESC'), ('id', 'DESC')],
             offset=(page - 1) * TRANSACTIONS_PAGE, limit=TRANSACTIONS_PAGE)
-    services = _charged_services(pool, client) if login.may_view_balance \
-        else []
+    # The services to rate are listed on asking (rate, or the rating form
+    # sent back with an error): whether there is any is one query
+    rating_asked = bool(form and ('rate' in form or 'service' in form))
+    services = []
+    if login.may_view_balance:
+        services = _charged_services(pool, client,
+            limit=None if rating_asked else 1)
     ratings = {r.service.id: r for r in Rating.search([
                 ('client', '=', client.id),
                 ('service', 'in', [s.id for s in services]),
@@ -315,6 +331,7 @@ def _home(request, pool, login, language, error=None, message=None,
         client=client, budgets=budgets, pending=pending,
         transactions=transactions, page=min(page, pages), pages=pages,
         services=services, ratings=ratings, claims=claims,
+        rating_asked=rating_asked,
         categories=Category.search([], order=[('name', 'ASC')]),
         error=error, message=message, form=form or {}, t=_(language),
         **extra)
@@ -338,11 +355,15 @@ def client_home(request, pool, login, language):
     if page is None:
         return portal.render_error(
             request, language, HTTPStatus.BAD_REQUEST, 'msg_page_bad_page')
-    # the provider chosen for a new authorisation (its services shown)
-    provider = request.args.get('auth_provider', '')[:20]
+    # The forms' choices asked for (each a GET of the page): a new
+    # authorisation (auth_new), the provider chosen for it (its services
+    # shown), the services to rate (rate)
+    form = {name: request.args.get(name, '')[:20]
+        for name in ['auth_new', 'auth_provider', 'rate']
+        if request.args.get(name)}
     return _home(request, pool, login, language, page=page,
         message=_(language)(message) if message else None,
-        form={'auth_provider': provider} if provider else None)
+        form=form or None)
 
 
 def _done(request, language, done):

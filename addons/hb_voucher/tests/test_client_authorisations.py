@@ -163,7 +163,14 @@ class ClientAuthorisationTestCase(RouteTestCase):
         text = self.page(client)
         self.assertIn("Standing authorisations", text)
         self.assertIn('id="authorisation-new-title"', text)
-        self.assertIn('<select id="auth-provider"', text)
+        # the providers are listed on asking
+        self.assertIn('<input type="hidden" name="auth_new" value="1">',
+            text)
+        self.assertNotIn('<select id="auth-provider"', text)
+        response = client.get(self.url('client?lang=en&auth_new=1'))
+        self.assertEqual(response.status_code, 200)
+        self.assertIn('<select id="auth-provider"',
+            response.get_data(as_text=True))
 
         response, text, token = self.ask(client, auth_service=str(
                 self.product_id))
@@ -299,6 +306,18 @@ class ClientAuthorisationTestCase(RouteTestCase):
         client = self.client()
         self.login(client, MOBILE)
         text = self.page(client)
+        # The page itself lists no provider (issue 16: it is read on every
+        # visit): a button asks for them
+        self.assertNotIn('<select id="auth-provider"', text)
+        self.assertNotIn('Palvelu 1 Oy', text)
+        self.assertIn('<form method="get" action="/%s/hb/client#'
+            'authorisation-new-title"' % DB_NAME, text)
+        self.assertIn('<input type="hidden" name="auth_new" value="1">',
+            text)
+        self.assertIn('>Choose a provider</button>', text)
+        response = client.get(self.url('client?lang=en&auth_new=1'))
+        self.assertEqual(response.status_code, 200)
+        text = response.get_data(as_text=True)
         self.assertIn('<select id="auth-provider"', text)
         self.assertIn('<option value="%d">Palvelu 1 Oy</option>'
             % self.other_provider_id, text)
@@ -341,6 +360,29 @@ class ClientAuthorisationTestCase(RouteTestCase):
         self.assertEqual(response.status_code, 400)
         self.assertIn("Choose a service of", text)
         self.assertEqual(self.run_pool(codes), count)
+
+    def test_no_provider_covered(self):
+        """Asked for the providers when no service of the catalogue is
+        covered for the client: the page says so, without a form"""
+        def services(pool, active):
+            Template = pool.get('product.template')
+            templates = Template.search([
+                    ('hb_provider', 'in',
+                        [self.provider_id, self.other_provider_id]),
+                    ('active', '=', not active)])
+            Template.write(templates, {'active': active})
+        client = self.client()
+        self.login(client, MOBILE)
+        self.run_pool(lambda pool: services(pool, False))
+        try:
+            response = client.get(self.url('client?lang=en&auth_new=1'))
+        finally:
+            self.run_pool(lambda pool: services(pool, True))
+        self.assertEqual(response.status_code, 200)
+        text = response.get_data(as_text=True)
+        self.assertIn("No provider of the service catalogue covers", text)
+        self.assertNotIn('id="auth-provider"', text)
+        self.assertNotIn('id="auth-cap"', text)
 
     def test_bad_input(self):
         "Refused forms are answered in the page, nothing is written"

@@ -196,13 +196,18 @@ class ClientPageTestCase(RouteTestCase):
             return [charge.number, charge.date.isoformat(),
                 charge.provider.rec_name,
                 '%s × %s' % (line.product.template.name, line.quantity),
-                '%s (%s)' % (line.product.template.name,
-                    charge.provider.rec_name),
                 budget.start_date.isoformat(),
                 budget.end_date.isoformat(),
-                ] + [line.category.rec_name for line in budget.lines]
-        for value in self.run_pool(shown):
+                ] + [line.category.rec_name for line in budget.lines], (
+                # the service to rate, listed on asking
+                '%s (%s)' % (line.product.template.name,
+                    charge.provider.rec_name))
+        values, service = self.run_pool(shown)
+        for value in values:
             self.assertIn(html.escape(value), text)
+        self.assertNotIn(html.escape(service), text)
+        self.assertIn(html.escape(service), client.get(self.url(
+                    'client?lang=en&rate=1')).get_data(as_text=True))
 
         # Confirming twice is refused without change
         response = client.post(
@@ -392,6 +397,19 @@ class ClientPageTestCase(RouteTestCase):
             self.url('client/charge/%d/confirm' % charge_id),
             data={'csrf_token': token})
         self.assertEqual(response.status_code, 302)
+        # The page offers the rating; the services are listed on asking
+        # (issue 16: the page itself does not list them)
+        text = self.page(client)
+        self.assertIn('id="rate-title"', text)
+        self.assertIn('<input type="hidden" name="rate" value="1">', text)
+        self.assertIn('>Choose the service to rate</button>', text)
+        self.assertNotIn('id="rate-service"', text)
+        response = client.get(self.url('client?lang=en&rate=1'))
+        self.assertEqual(response.status_code, 200)
+        text = response.get_data(as_text=True)
+        self.assertIn('<option value="%d">' % self.service_id, text)
+        self.assertNotIn('<option value="%d"' % self.uncharged_service_id,
+            text)
         for rating, status in [('0', 400), ('6', 400), ('x', 400),
                 ('4', 302)]:
             response = client.post(self.url('client/rate'), data={
@@ -399,10 +417,18 @@ class ClientPageTestCase(RouteTestCase):
                     'rating': rating, 'comment': '<script>x</script>',
                     'lang': 'en'})
             self.assertEqual(response.status_code, status, rating)
+            if status == 400:
+                # the form is sent back with the service chosen
+                self.assertIn('<option value="%d" selected>'
+                    % self.service_id, response.get_data(as_text=True))
         # Rating again updates the client's rating
         client.post(self.url('client/rate'), data={
                 'csrf_token': token, 'service': str(self.service_id),
                 'rating': '5'})
+        text = client.get(self.url('client?lang=en&rate=1')).get_data(
+            as_text=True)
+        self.assertRegex(text, r'<option value="%d">[^<]*: 5/5</option>'
+            % self.service_id)
 
         def ratings(pool):
             Rating = pool.get('hb.service.rating')
