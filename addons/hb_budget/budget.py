@@ -280,9 +280,13 @@ class Budget(AccessLogMixin, Workflow, ModelSQL, ModelView):
         Date = pool.get('ir.date')
         today = Date.today()
         result = {n: {} for n in names}
+        # (the sums computed here, not through the records' attributes:
+        # those read the budgets again, once for the sums)
+        amounts = cls.get_amounts(budgets, ['amount', 'reserved', 'spent'])
         for budget in budgets:
             _, exhaustion, unused = forecast(
-                budget.amount, budget.reserved, budget.spent,
+                amounts['amount'][budget.id], amounts['reserved'][budget.id],
+                amounts['spent'][budget.id],
                 budget.start_date, budget.end_date, today)
             if unused is not None:
                 unused = budget.currency.round(unused)
@@ -563,7 +567,8 @@ class BudgetLine(AccessLogMixin, ModelSQL, ModelView):
     def get_low_balance(self, name):
         pool = Pool()
         Configuration = pool.get('hb.configuration')
-        percentage = Configuration(1).low_balance_percentage or 0
+        percentage = Configuration.get_values(
+            ['low_balance_percentage'])['low_balance_percentage'] or 0
         return bool(self.amount) and (
             self.available * 100 < self.amount * percentage)
 

@@ -2,6 +2,7 @@
 # Licensed under the GNU GPL v3 or later; see LICENSE at the repository root.
 from decimal import Decimal
 
+from trytond.cache import Cache
 from trytond.i18n import gettext
 from trytond.model import (
     ModelSingleton,
@@ -11,6 +12,7 @@ from trytond.model import (
     sequence_ordered,
 )
 from trytond.pyson import Eval
+from trytond.transaction import Transaction, without_check_access
 
 from .exceptions import DecisionError
 
@@ -20,6 +22,9 @@ LETTER_TEXTS = {
     'letter_information': 'hb_budget.msg_letter_information',
     'letter_appeal': 'hb_budget.msg_letter_appeal',
     }
+# The settings read by field (Configuration.get_values): cleared when the
+# settings change (trytond's cache, shared by the server's processes)
+_values = Cache('hb_budget.configuration.values', context=False)
 STATUTES = [
     ('social_welfare', "Social Welfare Act (1301/2014)"),
     ('service_voucher', "Act on Service Vouchers (569/2009)"),
@@ -100,6 +105,30 @@ class Configuration(ModelSingleton, ModelSQL, ModelView):
         "Rectification by Another Official",
         help="If checked, a rectification request must be decided by "
         "an official other than the one who made the decision.")
+
+    @classmethod
+    def get_values(cls, names):
+        """Return {name: value} of the settings names in the transaction's
+        language: stored fields only, not the company-dependent ones.
+
+        Cached per process and cleared when the settings change: pages,
+        the API and the budget figures read a setting or two on each
+        request, and the record's attributes load every setting (the
+        company-dependent ones with a query each)."""
+        names = tuple(sorted(set(names)))
+        key = (names, Transaction().language)
+        values = _values.get(key)
+        if values is None:
+            with without_check_access():
+                values, = cls.read([1], list(names))
+            values = {name: values[name] for name in names}
+            _values.set(key, values)
+        return dict(values)
+
+    @classmethod
+    def on_modification(cls, mode, records, field_names=None):
+        super().on_modification(mode, records, field_names=field_names)
+        _values.clear()
 
     @classmethod
     def default_rectification_other_official(cls):

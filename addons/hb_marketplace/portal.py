@@ -52,7 +52,11 @@ from trytond.protocols.wrappers import (
     exceptions,
     redirect,
 )
-from trytond.transaction import Transaction, TransactionError
+from trytond.transaction import (
+    Transaction,
+    TransactionError,
+    without_check_access,
+)
 
 LANGUAGES = ('fi', 'sv', 'en')
 # The languages whose numbers and dates are written the Finnish way
@@ -263,18 +267,25 @@ def site_settings(language):
         return settings
     Configuration = pool.get('hb.configuration')
     with Transaction().set_context(language=language):
-        # (a read of these two: the record's attributes would load every
+        # (these two, cached: the record's attributes would load every
         # setting, the company-dependent ones each with a query, on every
         # page)
-        configuration, = Configuration.read(
-            [1], ['hb_area_name', 'hb_logo_id'])
+        configuration = Configuration.get_values(
+            ['hb_area_name', 'hb_logo_id'])
         settings['name'] = configuration['hb_area_name']
         settings['logo'] = bool(configuration['hb_logo_id'])
         if not settings['name']:
             company = Transaction().context.get('company')
             if company:
+                # (the party's name read alone, as party.party's rec_name:
+                # the company record would load its accounting settings)
                 Company = pool.get('company.company')
-                settings['name'] = Company(company).rec_name
+                Party = pool.get('party.party')
+                with without_check_access():
+                    party, = Party.read([Company.read(
+                                [company], ['party'])[0]['party']],
+                        ['name', 'code'])
+                settings['name'] = party['name'] or '[%s]' % party['code']
     return settings
 
 

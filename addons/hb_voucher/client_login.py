@@ -153,10 +153,10 @@ class ClientLogin(ModelSQL, ModelView):
     def timeout(cls):
         pool = Pool()
         Configuration = pool.get('hb.configuration')
-        # (a read of the one setting, not the whole settings record: it
-        # is checked on every page view)
-        minutes = Configuration.read([1], ['hb_client_session_timeout'])[
-            0]['hb_client_session_timeout'] or 15
+        # (the one setting, cached, not the whole settings record: it is
+        # checked on every page view)
+        minutes = Configuration.get_values(['hb_client_session_timeout'])[
+            'hb_client_session_timeout'] or 15
         return dt.timedelta(minutes=minutes)
 
     @classmethod

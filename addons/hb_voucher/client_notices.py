@@ -16,9 +16,9 @@ def page_context(pool, login):
     client = login.client
     if not login.may_view_balance:
         return {'followup_notices': []}
-    # (a read of the one setting: the record's attributes would load every
+    # (the one setting, cached: the record's attributes would load every
     # setting on each view of the page)
-    notify, = Configuration.read([1], ['followup_notify_client'])
+    notify = Configuration.get_values(['followup_notify_client'])
     if notify['followup_notify_client'] != 'page':
         return {'followup_notices': []}
     notices = Notice.page_notices(client)

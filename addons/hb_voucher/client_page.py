@@ -21,7 +21,7 @@ from trytond.protocols.wrappers import (
     with_pool,
     with_transaction,
 )
-from trytond.transaction import Transaction
+from trytond.transaction import Transaction, without_check_access
 from trytond.wsgi import app
 
 from trytond.modules.hb_budget.party import normalize_mobile
@@ -279,6 +279,16 @@ def _charged_services(pool, client, limit=None):
             for s in services), key=lambda s: (s.name, s.id))
 
 
+def _names(pool, parties):
+    """Return {id: name} of parties as party.party's rec_name, read
+    without loading the whole parties"""
+    Party = pool.get('party.party')
+    with without_check_access():
+        return {p['id']: p['name'] or '[%s]' % p['code']
+            for p in Party.read(list({p.id for p in parties}),
+                ['name', 'code'])}
+
+
 def _home(request, pool, login, language, error=None, message=None,
         status=HTTPStatus.OK, form=None, page=1, **extra):
     Charge = pool.get('hb.charge')
@@ -326,9 +336,11 @@ def _home(request, pool, login, language, error=None, message=None,
     from .client_notices import page_context as notices_context
     extra = {'auth_code': None, **page_context(pool, login, form),
         **notices_context(pool, login), **extra}
+    names = _names(pool, [client, login.person])
     return render(request, 'client_home.html', language, status=status,
         private=True, csrf_token=login.csrf_token, login=login,
-        client=client, budgets=budgets, pending=pending,
+        client=client, client_name=names[client.id],
+        person_name=names[login.person.id], budgets=budgets, pending=pending,
         transactions=transactions, page=min(page, pages), pages=pages,
         services=services, ratings=ratings, claims=claims,
         rating_asked=rating_asked,

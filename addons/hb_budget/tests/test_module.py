@@ -184,6 +184,24 @@ class HbBudgetTestCase(
         self.assertIn('30', config.get_letter_text('letter_rectification'))
 
     @with_transaction()
+    def test_configuration_values(self):
+        """The settings read by field (cached) follow a change at once,
+        in the transaction that made it"""
+        Configuration = Pool().get('hb.configuration')
+        names = ['team_min_members', 'low_balance_percentage']
+        self.assertEqual(Configuration.get_values(names), {
+                'team_min_members': 3,
+                'low_balance_percentage': Configuration(
+                    1).low_balance_percentage})
+        Configuration.write([Configuration(1)], {'team_min_members': 4})
+        self.assertEqual(
+            Configuration.get_values(names)['team_min_members'], 4)
+        # a copy: changing it changes no cached value
+        Configuration.get_values(names)['team_min_members'] = 9
+        self.assertEqual(
+            Configuration.get_values(names)['team_min_members'], 4)
+
+    @with_transaction()
     def test_configuration_limits_order(self):
         "Delegation limits must grow with the authority"
         Configuration = Pool().get('hb.configuration')
