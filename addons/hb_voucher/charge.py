@@ -13,6 +13,7 @@ import json
 import secrets
 from collections import defaultdict
 from decimal import Decimal, InvalidOperation
+from types import SimpleNamespace
 
 from sql import For, Null
 from sql.aggregate import Sum
@@ -45,6 +46,7 @@ from trytond.modules.hb_budget.exceptions import (
 from trytond.modules.hb_budget.party import normalize_mobile
 
 from . import sms
+from .configuration import cancel_delta, expiry_delta
 from .exceptions import ChargeError, ChargeModificationError
 from .tools import sql_insert, stored_values
 
@@ -72,6 +74,10 @@ KINDS = [
 CODE_DIGITS = 6
 ZERO = Decimal('0.00')
 # the code of a language by its id (never changes)
+# The settings of requests, codes and cancellation (Charge._settings)
+CHARGE_SETTINGS = ['hb_charge_code_window', 'hb_charge_code_limit',
+    'hb_max_quantity', 'hb_charge_expiry', 'hb_code_attempts',
+    'hb_cancel_window']
 _lang_code = Cache('hb_voucher.charge.lang_code', context=False)
 # (the SMS language of a phone holder and the name of a provider: read on
 # the request and again on its confirmation; a change shows within
@@ -362,6 +368,14 @@ class Charge(AccessLogMixin, Workflow, ModelSQL, ModelView):
         return Pool().get('hb.configuration')(1)
 
     @classmethod
+    def _settings(cls):
+        """The settings of requests, codes and cancellation, as an object
+        with those fields: read by field and cached (the settings record
+        loads every setting, with their translations, on each request)"""
+        Configuration = Pool().get('hb.configuration')
+        return SimpleNamespace(**Configuration.get_values(CHARGE_SETTINGS))
+
+    @classmethod
     def _lock_rows(cls, ids):
         "Lock the rows of ids (waiting for other transactions)"
         transaction = Transaction()
@@ -514,7 +528,7 @@ class Charge(AccessLogMixin, Workflow, ModelSQL, ModelView):
         Contract = pool.get('hb.provider.contract')
         Budget = pool.get('hb.budget')
         Line = pool.get('hb.charge.line')
-        config = cls._config()
+        config = cls._settings()
         provider = Party(int(provider))
         if date is None:
             date = Date.today()
@@ -612,7 +626,7 @@ class Charge(AccessLogMixin, Workflow, ModelSQL, ModelView):
             idempotency_digest=(cls.request_digest(mobile, items)
                 if idempotency_key is not None else None),
             code_hash='%s$%s' % (salt, hash_code(code, salt)),
-            expires_at=cls._now() + config.get_hb_expiry_delta(),
+            expires_at=cls._now() + expiry_delta(config.hb_charge_expiry),
             number=cls._set_number(), state='requested')
         charge = cls._insert_request(charge)
         charge._update_budget('reserve', lines=lines)
@@ -722,7 +736,7 @@ class Charge(AccessLogMixin, Workflow, ModelSQL, ModelView):
     def send_code(self, code, config=None):
         "Send the one-time code to the phone number of the request"
         if config is None:
-            config = self._config()
+            config = self._settings()
         language, provider = self._sms_context()
         with Transaction().set_context(language=language):
             text = gettext('hb_voucher.msg_sms_code',
@@ -792,7 +806,7 @@ class Charge(AccessLogMixin, Workflow, ModelSQL, ModelView):
         committed at once, as res.user.login.attempt is: the refusal
         raised afterwards rolls back the request's transaction, never
         this. Return the attempts left (None: not requested anymore)."""
-        config = cls._config()
+        config = cls._settings()
         with Transaction().new_transaction():
             cls._lock_rows([charge_id])
             charge = cls(charge_id)
@@ -897,7 +911,7 @@ class Charge(AccessLogMixin, Workflow, ModelSQL, ModelView):
         """Cancel the charge for the provider: a request is released;
         a captured charge is refunded in full within the cancellation
         window. Return the charge."""
-        config = cls._config()
+        config = cls._settings()
         cls._lock_rows([int(charge)])
         charge = cls(int(charge))
         if provider is not None and charge.provider.id != int(provider):
@@ -907,7 +921,7 @@ class Charge(AccessLogMixin, Workflow, ModelSQL, ModelView):
         if charge.state == 'requested':
             cls.cancel_charges([charge])
         elif charge.state == 'captured':
-            if charge.captured_at + config.get_hb_cancel_delta() < (
+            if charge.captured_at + cancel_delta(config.hb_cancel_window) < (
                     cls._now()):
                 raise error('cancel_window_passed')
             if charge.refunded_amount:

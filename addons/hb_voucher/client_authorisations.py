@@ -160,18 +160,18 @@ def _covered(pool, client, categories):
         ]
 
 
-def budget_choices(pool, client):
+def budget_choices(pool, client, categories=True):
     """Return (budget, lines, categories) of the form: the client's active
     budget, its lines with an amount and their categories with their
-    subcategories"""
+    subcategories (without categories: no categories)"""
     Budget = pool.get('hb.budget')
     Category = pool.get('hb.service.category')
     budget = Budget.get_active(client)
     if not budget:
         return None, [], []
     lines = [line for line in budget.lines if line.amount]
-    if not lines:
-        return budget, [], []
+    if not lines or not categories:
+        return budget, lines, []
     with without_check_access():
         categories = Category.search([
                 ('parent', 'child_of', [line.category.id for line in lines]),
@@ -229,7 +229,7 @@ def parse_form(pool, login, form):
     raise ClientAuthorisationError"""
     Party = pool.get('party.party')
     client = login.client
-    budget, lines = budget_choices(pool, client)[:2]
+    budget, lines = budget_choices(pool, client, categories=False)[:2]
     if not budget or not lines:
         _refuse('msg_client_auth_no_budget')
     provider = parse_id(form.get('auth_provider'))
@@ -405,7 +405,8 @@ def page_context(pool, login, form=None):
     if may_authorise(login):
         form = form or {}
         asked = bool(form.get('auth_new') or form.get('auth_provider'))
-        budget, lines, categories = budget_choices(pool, client)
+        budget, lines, categories = budget_choices(
+            pool, client, categories=asked)
         providers = covered_providers(pool, client, categories) \
             if asked and lines else []
         today = pool.get('ir.date').today()

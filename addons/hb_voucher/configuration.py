@@ -20,6 +20,16 @@ ACCOUNT_FIELDS = [
     'hb_sale_journal', 'hb_invoice_journal', 'hb_payment_journal']
 
 
+def expiry_delta(minutes):
+    "How long a charge request waits for its code (the settings' minutes)"
+    return dt.timedelta(minutes=minutes or 10)
+
+
+def cancel_delta(minutes):
+    "How long a provider may cancel a captured charge (the settings' minutes)"
+    return dt.timedelta(minutes=60 if minutes is None else minutes)
+
+
 class Configuration(CompanyMultiValueMixin, metaclass=PoolMeta):
     __name__ = 'hb.configuration'
 
@@ -192,12 +202,10 @@ class Configuration(CompanyMultiValueMixin, metaclass=PoolMeta):
             'hb_sale_journal').default_hb_sale_journal()
 
     def get_hb_expiry_delta(self):
-        return dt.timedelta(minutes=self.hb_charge_expiry or 10)
+        return expiry_delta(self.hb_charge_expiry)
 
     def get_hb_cancel_delta(self):
-        return dt.timedelta(
-            minutes=60 if self.hb_cancel_window is None
-            else self.hb_cancel_window)
+        return cancel_delta(self.hb_cancel_window)
 
     def get_hb_payment_method(self):
         """Return the "Personal budget" payment method of the company,
