@@ -73,11 +73,11 @@ KINDS = [
     ]
 CODE_DIGITS = 6
 ZERO = Decimal('0.00')
-# the code of a language by its id (never changes)
 # The settings of requests, codes and cancellation (Charge._settings)
 CHARGE_SETTINGS = ['hb_charge_code_window', 'hb_charge_code_limit',
     'hb_max_quantity', 'hb_charge_expiry', 'hb_code_attempts',
     'hb_cancel_window']
+# the code of a language by its id (never changes)
 _lang_code = Cache('hb_voucher.charge.lang_code', context=False)
 # (the SMS language of a phone holder and the name of a provider: read on
 # the request and again on its confirmation; a change shows within
